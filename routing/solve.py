@@ -1,0 +1,277 @@
+"""`solve(problem)`: numba construction and ruin-and-recreate, then OR-Tools guided local search."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from .arrays import COST_SCALE, DIST_SCALE, LOAD_SCALE, TIME_SCALE, Arrays, build_arrays
+from .construct import regret_construct
+from .insertion import new_state, update_route
+from .lns import sisr_chunk, solution_cost
+from .ortools_model import OrToolsModel
+from .plan import Plan, Reason, Route, Unassigned, Visit
+from .problem import Problem
+from .schedule import (BAD_CAPACITY, BAD_DURATION, BAD_SHIFT, BAD_VEHICLE, BAD_WINDOW, OK,
+                       kernel_data, route_schedule)
+
+LNS_SHARE = 0.6  # of the time limit spent in numba ruin-and-recreate; OR-Tools has the rest
+MAX_NEIGHBOURS = 100
+
+
+def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
+          lns_share: float = LNS_SHARE, initial_routes: dict[int, list[str]] | None = None,
+          log: bool = False) -> Plan:
+    """Plan routes for `problem` within `time_limit` seconds (wall clock, +1 s at most).
+
+    `initial_routes` maps a vehicle (index over the expanded fleet) to stop ids to warm-start
+    from; stops that do not fit there are re-inserted.
+    """
+    if not (time_limit > 0) or math.isinf(time_limit):
+        raise ValueError(f"time_limit: must be a positive number of seconds, got {time_limit!r}")
+    started = time.perf_counter()
+    deadline = started + time_limit
+    stats: dict = {"time_limit": time_limit, "seed": seed}
+    if not problem.stops:
+        return _plan(problem, None, [], {}, stats, started)
+    a = build_arrays(problem)
+    D = kernel_data(a)
+    reasons = _prechecks(problem, a, D)
+    if a.n_vehicles == 0:
+        return _plan(problem, a, [], reasons, stats, started)
+
+    candidates = np.array([a.n_depots + i for i, s in enumerate(problem.stops)
+                           if s.id not in reasons], np.int64)
+    vclass = a.veh_type.copy()
+    rng = np.random.default_rng(seed)
+
+    # Construction: regret insertion, with randomised restarts while stops are left over.
+    best_S, best_left, best_cost = None, None, math.inf
+    tries = 0
+    while True:
+        S = new_state(a.n_vehicles, a.n_nodes, a.veh_cap.shape[1])
+        todo = candidates
+        if initial_routes and tries == 0:
+            todo = _seed_routes(problem, a, D, S, initial_routes, candidates)
+        left = regret_construct(D, S, todo, vclass, 0.0 if tries == 0 else 0.3,
+                                int(rng.integers(1 << 30)))
+        mask = np.zeros(a.n_nodes, np.bool_)
+        mask[left] = True
+        cost = solution_cost(D, S, mask)
+        if cost < best_cost:
+            best_S, best_left, best_cost = S, mask, cost
+        tries += 1
+        spent = time.perf_counter() - started
+        if not best_left.any() or tries >= 20 or spent > 0.1 * time_limit:
+            break
+    stats["construction"] = {"cost": best_cost / COST_SCALE, "restarts": tries,
+                             "left_out": int(best_left.sum()),
+                             "seconds": time.perf_counter() - started}
+
+    # Ruin and recreate.
+    S, unassigned = best_S, best_left
+    lns_deadline = started + lns_share * time_limit
+    if len(candidates) > 1 and time.perf_counter() < lns_deadline:
+        S, unassigned, lns_stats = _run_lns(a, D, S, unassigned, vclass, rng, lns_deadline)
+        stats["lns"] = lns_stats
+    routes = [list(S[0][v, 1:S[1][v] + 1]) for v in range(a.n_vehicles)]
+
+    # OR-Tools guided local search from there.
+    remaining = deadline - time.perf_counter() - 0.15
+    if remaining > 0.2:
+        t0 = time.perf_counter()
+        model = OrToolsModel(problem, a)
+        remaining = deadline - time.perf_counter() - 0.1
+        if remaining > 0.1:
+            found = model.search(routes, remaining, log=log)
+            if found is not None:
+                if _total_cost(D, a, found) <= _total_cost(D, a, routes):
+                    routes = found
+            stats["ortools"] = {"seconds": time.perf_counter() - t0,
+                                "cost": _total_cost(D, a, routes) / COST_SCALE}
+    return _plan(problem, a, routes, reasons, stats, started)
+
+
+def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, vclass: np.ndarray,
+             rng: np.random.Generator, deadline: float) -> tuple:
+    n_stops = a.n_nodes - a.n_depots
+    sub = a.dist[a.n_depots:, a.n_depots:]
+    k = min(MAX_NEIGHBOURS, n_stops - 1)
+    neighbours = (np.argsort(sub, axis=1, kind="stable")[:, 1:k + 1] + a.n_depots).astype(np.int64)
+    routed = [a.type_cost[a.veh_type[v], S[0][v, p], S[0][v, p + 1]]
+              for v in range(a.n_vehicles) for p in range(S[1][v] + 1) if S[1][v] > 0]
+    mean_arc = float(np.mean(routed)) if routed else float(a.type_cost.mean())
+    t_hot, t_cold = 0.2 * mean_arc, 0.002 * mean_arc
+    best = tuple(x.copy() for x in S)
+    best_un = unassigned.copy()
+    start = time.perf_counter()
+    total = deadline - start
+    chunk, iters, cur_cost, best_cost = 200, 0, 0.0, 0.0
+    while True:
+        now = time.perf_counter()
+        if now >= deadline:
+            break
+        f0 = (now - start) / total
+        t0 = time.perf_counter()
+        f1 = min(1.0, f0 + 0.02)
+        cur_cost, best_cost = sisr_chunk(
+            D, S, best, unassigned, best_un, neighbours, vclass, a.n_depots, chunk,
+            t_hot * (t_cold / t_hot) ** f0, t_hot * (t_cold / t_hot) ** f1,
+            10.0, 10, int(rng.integers(1 << 30)))
+        iters += chunk
+        took = time.perf_counter() - t0
+        chunk = int(max(50, min(20000, chunk * (0.02 * total) / max(took, 1e-4))))
+    return best, best_un, {"iterations": iters, "cost": best_cost / COST_SCALE,
+                           "seconds": time.perf_counter() - start}
+
+
+def _seed_routes(problem: Problem, a: Arrays, D: tuple, S: tuple,
+                 initial: dict[int, list[str]], candidates: np.ndarray) -> np.ndarray:
+    """Place warm-start routes into S, keeping only stops that stay feasible; return the rest."""
+    from .insertion import can_insert, insert_at
+
+    placed = set()
+    allowed = set(int(x) for x in candidates)
+    for v, ids in initial.items():
+        if not 0 <= v < a.n_vehicles:
+            raise ValueError(f"initial_routes: vehicle {v} out of range 0..{a.n_vehicles - 1}")
+        for sid in ids:
+            if sid not in problem.stop_index:
+                raise ValueError(f"initial_routes[{v}]: unknown stop {sid!r}")
+            node = a.n_depots + problem.stop_index[sid]
+            if node in placed or node not in allowed:
+                continue
+            p = int(S[1][v])
+            if can_insert(D, S, v, node, p):
+                insert_at(D, S, v, node, p)
+                placed.add(node)
+    return np.array([x for x in candidates if int(x) not in placed], np.int64)
+
+
+def _total_cost(D: tuple, a: Arrays, routes: list[list[int]]) -> float:
+    S = new_state(a.n_vehicles, a.n_nodes, a.veh_cap.shape[1])
+    served = np.zeros(a.n_nodes, np.bool_)
+    for v, r in enumerate(routes):
+        S[1][v] = len(r)
+        S[0][v, 1:len(r) + 1] = r
+        served[r] = True
+        update_route(D, S, v)
+    mask = ~served
+    mask[:a.n_depots] = False
+    return float(solution_cost(D, S, mask)) + _span_cost(D, a, routes)
+
+
+def _span_cost(D: tuple, a: Arrays, routes: list[list[int]]) -> float:
+    total = 0.0
+    for v, r in enumerate(routes):
+        if r and a.veh_span_cost[v] > 0:
+            _, start, _, _ = route_schedule(D, v, np.array(r, np.int64))
+            total += float(a.veh_span_cost[v] * (start[-1] - start[0]))
+    return total
+
+
+_STATUS_REASON = {BAD_CAPACITY: Reason.CAPACITY, BAD_WINDOW: Reason.TIME_WINDOW,
+                  BAD_SHIFT: Reason.SHIFT, BAD_DURATION: Reason.SHIFT, BAD_VEHICLE: Reason.NO_VEHICLE}
+
+
+def _prechecks(problem: Problem, a: Arrays, D: tuple) -> dict[str, tuple[str, str]]:
+    """Stops no vehicle can serve even alone, with the reason (the most specific one found)."""
+    out: dict[str, tuple[str, str]] = {}
+    first_vehicle = {}
+    for v in range(a.n_vehicles):
+        first_vehicle.setdefault(int(a.veh_type[v]), v)
+    rank = {Reason.SHIFT: 0, Reason.TIME_WINDOW: 1, Reason.CAPACITY: 2, Reason.NO_VEHICLE: 3}
+    for i, s in enumerate(problem.stops):
+        node = a.n_depots + i
+        found = None
+        for t, v in first_vehicle.items():
+            if not a.allowed[node, t]:
+                r = Reason.NO_VEHICLE
+            else:
+                status = route_schedule(D, v, np.array([node], np.int64))[3]
+                if status == OK:
+                    found = None
+                    break
+                r = _STATUS_REASON[status]
+            if found is None or rank[r] < rank[found]:
+                found = r
+        else:
+            if not first_vehicle:
+                found = Reason.NO_VEHICLE
+        if found is not None:
+            out[s.id] = (found, _DETAIL[found])
+    return out
+
+
+_DETAIL = {
+    Reason.NO_VEHICLE: "no vehicle of a type allowed to serve this stop",
+    Reason.CAPACITY: "the stop's load exceeds every eligible vehicle's capacity",
+    Reason.TIME_WINDOW: "no eligible vehicle can arrive within any of the stop's windows",
+    Reason.SHIFT: "reachable, but no eligible vehicle can serve it and return within its shift",
+    Reason.TIME_LIMIT: "feasible on its own, but not fitted into the fleet within the time limit",
+    Reason.PENALTY: "optional, and serving it costs more than its drop penalty",
+}
+
+
+def _plan(problem: Problem, a: Arrays | None, routes: list[list[int]],
+          reasons: dict[str, tuple[str, str]], stats: dict, started: float) -> Plan:
+    """Turn routes of stop nodes into a Plan, with the schedule recomputed from scratch."""
+    out_routes = []
+    served = set()
+    vehicle_of_type = []
+    for t in problem.vehicle_types:
+        vehicle_of_type += list(range(t.count))
+    if a is not None:
+        D = kernel_data(a)
+        dist = problem.distance_matrix
+        for v, r in enumerate(routes):
+            if not r:
+                continue
+            vt = problem.vehicle_types[int(a.veh_type[v])]
+            nodes = np.array(r, np.int64)
+            arrival, start, load, status = route_schedule(D, v, nodes)
+            full = [int(a.veh_start[v])] + [int(x) for x in r] + [int(a.veh_end[v])]
+            km = float(sum(dist[i, j] for i, j in zip(full, full[1:])))
+            visits = []
+            for p, node in enumerate(r, start=1):
+                sid = problem.stops[node - a.n_depots].id
+                served.add(sid)
+                dep = (start[p] + a.service[node]) / TIME_SCALE
+                visits.append(Visit(
+                    stop=sid, arrival=arrival[p] / TIME_SCALE, start=start[p] / TIME_SCALE,
+                    departure=float(dep), wait=(start[p] - arrival[p]) / TIME_SCALE,
+                    load={d: load[p, q] / LOAD_SCALE for q, d in enumerate(problem.dimensions)},
+                ))
+            duration = (start[-1] - start[0]) / TIME_SCALE
+            cost = vt.fixed_cost + vt.cost_per_km * km / 1000 + vt.cost_per_hour * duration / 3600
+            out_routes.append(Route(
+                vehicle_type=vt.id, vehicle=vehicle_of_type[v], start_depot=problem.depots[full[0]].id,
+                end_depot=problem.depots[full[-1]].id, start_time=start[0] / TIME_SCALE,
+                end_time=start[-1] / TIME_SCALE, visits=tuple(visits), distance=km,
+                duration=float(duration), cost=float(cost),
+            ))
+    unassigned = []
+    for s in problem.stops:
+        if s.id in served:
+            continue
+        if s.id in reasons:
+            code, detail = reasons[s.id]
+        elif not s.required:
+            code, detail = Reason.PENALTY, _DETAIL[Reason.PENALTY]
+        else:
+            code, detail = Reason.TIME_LIMIT, _DETAIL[Reason.TIME_LIMIT]
+        unassigned.append(Unassigned(stop=s.id, reason=code, detail=detail))
+    penalty = sum(s.penalty for s in problem.stops if s.id not in served and not s.required)
+    totals = {
+        "cost": sum(r.cost for r in out_routes),
+        "penalty": float(penalty),
+        "distance": sum(r.distance for r in out_routes),
+        "duration": sum(r.duration for r in out_routes),
+        "vehicles_used": float(len(out_routes)),
+        "served": float(len(served)),
+        "unassigned": float(len(unassigned)),
+    }
+    stats["seconds"] = time.perf_counter() - started
+    return Plan(routes=tuple(out_routes), unassigned=tuple(unassigned), totals=totals, stats=stats)
