@@ -15,6 +15,15 @@ from .schedule import NEVER
 
 
 @njit(cache=True)
+def _refresh(D, S, v, todo, done, cost, pos):
+    for i in range(todo.shape[0]):
+        if not done[i]:
+            c, p = best_insertion(D, S, v, todo[i], 0.0)
+            cost[i, v] = c
+            pos[i, v] = p
+
+
+@njit(cache=True)
 def regret_construct(D, S, todo, vclass, noise, seed):
     """Insert the stops in `todo` into the routes of S by regret-2; return the ones left out.
 
@@ -31,15 +40,8 @@ def regret_construct(D, S, todo, vclass, noise, seed):
     pos = np.full((n, nv), -1, np.int64)
     done = np.zeros(n, np.bool_)
 
-    def refresh(col):
-        for i in range(n):
-            if not done[i]:
-                c, p = best_insertion(D, S, col, todo[i], 0.0)
-                cost[i, col] = c
-                pos[i, col] = p
-
     for v in range(nv):
-        refresh(v)
+        _refresh(D, S, v, todo, done, cost, pos)
     left = np.zeros(n, np.bool_)
     n_done = 0
     while n_done < n:
@@ -88,5 +90,5 @@ def regret_construct(D, S, todo, vclass, noise, seed):
         insert_at(D, S, pick_v, todo[pick], pos[pick, pick_v])
         done[pick] = True
         n_done += 1
-        refresh(pick_v)
+        _refresh(D, S, pick_v, todo, done, cost, pos)
     return todo[left]

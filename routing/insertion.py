@@ -149,15 +149,23 @@ def _best_in_route(R, lens, E, Lt, LD, PM, SM, type_time, type_cost, service, de
     su = service[u]
     check_duration = veh_max_duration[v] < veh_latest[v] - veh_earliest[v]
     fixed = veh_fixed[v] if m == 0 else 0
+    last_end = tw_end[u, n_tw[u] - 1]
     for p in range(m + 1):
+        a = R[v, p]
+        if E[v, p] >= NEVER:
+            break
+        arrive = E[v, p] + service[a] + tt[a, u]
+        if arrive > last_end:
+            if E[v, p] > last_end:
+                break  # earliest starts only grow along the route: nothing later fits either
+            continue
         if blink > 0.0 and np.random.random() < blink:
             continue
-        a = R[v, p]
         b = R[v, p + 1]
         d = c[a, u] + c[u, b] - c[a, b] + fixed
-        if d >= best or E[v, p] >= NEVER:
+        if d >= best:
             continue
-        s = window_start(tw_start, tw_end, n_tw, u, E[v, p] + service[a] + tt[a, u])
+        s = window_start(tw_start, tw_end, n_tw, u, arrive)
         if s >= NEVER or s + su + tt[u, b] > Lt[v, p + 1]:
             continue
         ok = True

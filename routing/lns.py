@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from .insertion import best_insertion_all, insert_at, remove_range
+from .arrays import REQUIRED_PENALTY
 from .schedule import NEVER
 
 
@@ -82,11 +83,17 @@ def sisr_chunk(D, cur, best, unassigned, best_unassigned, neighbours, vclass, n_
     depot = D[12]
     demand = D[4]
     tw_start, tw_end = D[6], D[7]
+    penalty = D[10]
+    absence = np.zeros(n_nodes, np.int64)
 
     for it in range(iterations):
         temp = t_start * (t_end / t_start) ** (it / max(1, iterations - 1))
         where, at = _locate(work, n_nodes)
         touched[:] = False
+        n_missing = 0
+        for i in range(n_depots, n_nodes):
+            if w_un[i]:
+                n_missing += 1
         n_rem = 0
         # Ruin: strings around a seed.
         routed_total = 0
@@ -100,6 +107,14 @@ def sisr_chunk(D, cur, best, unassigned, best_unassigned, neighbours, vclass, n_
             ks_max = 4.0 * avg_removed / (1.0 + ls_max) - 1.0
             ks = int(np.random.random() * ks_max) + 1
             seed_node = n_depots + int(np.random.random() * n_stops)
+            if n_missing > 0 and np.random.random() < 0.5:
+                pick = int(np.random.random() * n_missing)
+                for i in range(n_depots, n_nodes):
+                    if w_un[i]:
+                        if pick == 0:
+                            seed_node = i
+                            break
+                        pick -= 1
             n_ruined = 0
             for j in range(-1, neighbours.shape[1]):
                 if n_ruined >= ks:
@@ -122,6 +137,7 @@ def sisr_chunk(D, cur, best, unassigned, best_unassigned, neighbours, vclass, n_
                 touched[v] = True
                 n_ruined += 1
                 where, at = _locate(work, n_nodes)
+        n_first = n_rem
         for i in range(n_depots, n_nodes):
             if w_un[i]:
                 removed[n_rem] = i
@@ -142,6 +158,8 @@ def sisr_chunk(D, cur, best, unassigned, best_unassigned, neighbours, vclass, n_
                 order_key[a] = -float(dist[depot[0], u])
             else:
                 order_key[a] = float(tw_end[u, 0] - tw_start[u, 0])
+        for a in range(n_first, n_rem):
+            order_key[a] = -1.0e18 - float(absence[removed[a]])
         order = np.argsort(order_key[:n_rem])
         for a in range(n_rem):
             u = removed[order[a]]
@@ -152,7 +170,27 @@ def sisr_chunk(D, cur, best, unassigned, best_unassigned, neighbours, vclass, n_
                 insert_at(D, work, bv, u, bp)
                 touched[bv] = True
         new_cost = solution_cost(D, work, w_un)
-        if new_cost < cur_cost - temp * np.log(np.random.random()):
+        new_missing = 0
+        new_absence = 0
+        cur_absence = 0
+        for i in range(n_depots, n_nodes):
+            if w_un[i] and penalty[i] >= REQUIRED_PENALTY:
+                absence[i] += 1
+                new_missing += 1
+                new_absence += absence[i]
+            if unassigned[i] and penalty[i] >= REQUIRED_PENALTY:
+                cur_absence += absence[i]
+        cur_missing = 0
+        for i in range(n_depots, n_nodes):
+            if unassigned[i] and penalty[i] >= REQUIRED_PENALTY:
+                cur_missing += 1
+        if new_missing != cur_missing:
+            accept = new_missing < cur_missing
+        elif new_missing > 0 and new_absence < cur_absence:
+            accept = True
+        else:
+            accept = new_cost < cur_cost - temp * np.log(np.random.random())
+        if accept:
             cur_cost = new_cost
             for v in range(nv):
                 if touched[v]:

@@ -17,8 +17,9 @@ from .problem import Problem
 from .schedule import (BAD_CAPACITY, BAD_DURATION, BAD_SHIFT, BAD_VEHICLE, BAD_WINDOW, OK,
                        kernel_data, route_schedule)
 
-LNS_SHARE = 0.6  # of the time limit spent in numba ruin-and-recreate; OR-Tools has the rest
+LNS_SHARE = 0.85  # of the time limit spent in numba ruin-and-recreate; OR-Tools has the rest
 MAX_NEIGHBOURS = 100
+MAX_RESTARTS = 60  # randomised constructions tried while stops are left over
 
 
 def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
@@ -55,8 +56,8 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
         todo = candidates
         if initial_routes and tries == 0:
             todo = _seed_routes(problem, a, D, S, initial_routes, candidates)
-        left = regret_construct(D, S, todo, vclass, 0.0 if tries == 0 else 0.3,
-                                int(rng.integers(1 << 30)))
+        noise = 0.0 if tries == 0 else (0.1, 0.3, 1.0)[tries % 3]
+        left = regret_construct(D, S, todo, vclass, noise, int(rng.integers(1 << 30)))
         mask = np.zeros(a.n_nodes, np.bool_)
         mask[left] = True
         cost = solution_cost(D, S, mask)
@@ -64,9 +65,9 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
             best_S, best_left, best_cost = S, mask, cost
         tries += 1
         spent = time.perf_counter() - started
-        if not best_left.any() or tries >= 20 or spent > 0.1 * time_limit:
+        if not best_left.any() or tries >= MAX_RESTARTS or spent > 0.05 * time_limit:
             break
-    stats["construction"] = {"cost": best_cost / COST_SCALE, "restarts": tries,
+    stats["construction"] = {"objective": best_cost / COST_SCALE, "restarts": tries,
                              "left_out": int(best_left.sum()),
                              "seconds": time.perf_counter() - started}
 
@@ -77,6 +78,8 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
         S, unassigned, lns_stats = _run_lns(a, D, S, unassigned, vclass, rng, lns_deadline)
         stats["lns"] = lns_stats
     routes = [list(S[0][v, 1:S[1][v] + 1]) for v in range(a.n_vehicles)]
+    before = _total_cost(problem, a, D, routes)
+    stats["search_start_objective"] = float(before) / COST_SCALE
 
     # OR-Tools guided local search from there.
     remaining = deadline - time.perf_counter() - 0.15
@@ -86,11 +89,11 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
         remaining = deadline - time.perf_counter() - 0.1
         if remaining > 0.1:
             found = model.search(routes, remaining, log=log)
-            if found is not None:
-                if _total_cost(D, a, found) <= _total_cost(D, a, routes):
-                    routes = found
+            after = _total_cost(problem, a, D, found) if found is not None else math.inf
+            if after <= before:
+                routes = found
             stats["ortools"] = {"seconds": time.perf_counter() - t0,
-                                "cost": _total_cost(D, a, routes) / COST_SCALE}
+                                "objective": float(min(before, after)) / COST_SCALE}
     return _plan(problem, a, routes, reasons, stats, started)
 
 
@@ -109,10 +112,15 @@ def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, vclass: np.n
     start = time.perf_counter()
     total = deadline - start
     chunk, iters, cur_cost, best_cost = 200, 0, 0.0, 0.0
+    required = a.required
+    missing = bool((best_un & required).any())
     while True:
         now = time.perf_counter()
         if now >= deadline:
             break
+        if missing and not (best_un & required).any():
+            missing = False
+            start, total = now, deadline - now
         f0 = (now - start) / total
         t0 = time.perf_counter()
         f1 = min(1.0, f0 + 0.02)
@@ -123,7 +131,7 @@ def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, vclass: np.n
         iters += chunk
         took = time.perf_counter() - t0
         chunk = int(max(50, min(20000, chunk * (0.02 * total) / max(took, 1e-4))))
-    return best, best_un, {"iterations": iters, "cost": best_cost / COST_SCALE,
+    return best, best_un, {"iterations": iters, "objective": best_cost / COST_SCALE,
                            "seconds": time.perf_counter() - start}
 
 
@@ -150,26 +158,23 @@ def _seed_routes(problem: Problem, a: Arrays, D: tuple, S: tuple,
     return np.array([x for x in candidates if int(x) not in placed], np.int64)
 
 
-def _total_cost(D: tuple, a: Arrays, routes: list[list[int]]) -> float:
-    S = new_state(a.n_vehicles, a.n_nodes, a.veh_cap.shape[1])
+def _total_cost(problem: Problem, a: Arrays, D: tuple, routes: list[list[int]]) -> float:
+    """The true objective (fixed + per km + per hour on duty + drop penalties), scaled."""
+    total = 0.0
     served = np.zeros(a.n_nodes, np.bool_)
     for v, r in enumerate(routes):
-        S[1][v] = len(r)
-        S[0][v, 1:len(r) + 1] = r
+        if not r:
+            continue
         served[r] = True
-        update_route(D, S, v)
-    mask = ~served
-    mask[:a.n_depots] = False
-    return float(solution_cost(D, S, mask)) + _span_cost(D, a, routes)
-
-
-def _span_cost(D: tuple, a: Arrays, routes: list[list[int]]) -> float:
-    total = 0.0
-    for v, r in enumerate(routes):
-        if r and a.veh_span_cost[v] > 0:
-            _, start, _, _ = route_schedule(D, v, np.array(r, np.int64))
-            total += float(a.veh_span_cost[v] * (start[-1] - start[0]))
-    return total
+        vt = problem.vehicle_types[int(a.veh_type[v])]
+        nodes = [int(a.veh_start[v])] + [int(x) for x in r] + [int(a.veh_end[v])]
+        metres = float(problem.distance_matrix[nodes[:-1], nodes[1:]].sum())
+        _, start, _, _ = route_schedule(D, v, np.array(r, np.int64))
+        hours = (start[-1] - start[0]) / TIME_SCALE / 3600.0
+        total += vt.fixed_cost + vt.cost_per_km * metres / 1000.0 + vt.cost_per_hour * hours
+    missed = ~served
+    missed[:a.n_depots] = False
+    return total * COST_SCALE + float(a.penalty[missed].sum())
 
 
 _STATUS_REASON = {BAD_CAPACITY: Reason.CAPACITY, BAD_WINDOW: Reason.TIME_WINDOW,
