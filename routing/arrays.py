@@ -23,7 +23,8 @@ MAX_INT = 2**53
 
 
 def _ti(x: float) -> int:
-    return int(round(x * TIME_SCALE))
+    """A duration in ticks, rounded up so the integer schedule is never earlier than the real one."""
+    return int(math.ceil(x * TIME_SCALE - 1e-6))
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,7 +136,7 @@ def build_arrays(problem: Problem) -> Arrays:
     type_cost = np.zeros((nt, n, n), np.int64)
     for j, t in enumerate(types):
         secs = dur / t.speed_factor
-        type_time[j] = np.rint(secs * TIME_SCALE).astype(np.int64)
+        type_time[j] = np.ceil(secs * TIME_SCALE - 1e-6).astype(np.int64)
         type_cost[j] = np.rint(
             COST_SCALE * (problem.distance_matrix * (t.cost_per_km / 1000.0)
                           + secs * (t.cost_per_hour / 3600.0))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections import Counter
+from collections.abc import Mapping
 from typing import Sequence
 
 from .plan import Plan, Reason, Route
@@ -38,17 +39,16 @@ def check_plan(problem: Problem, plan: Plan, *, load_tol: float = LOAD_TOL,
         if vt is None:
             continue  # reported by _check_vehicles; nothing to check the route against
         label = f"route {r.vehicle_type}#{r.vehicle}"
-        stops = [problem.stops[problem.stop_index[v.stop]] if v.stop in problem.stop_index
-                 else None for v in r.visits]
-        if any(s is None for s in stops) or r.start_depot not in problem.depot_index \
+        if any(v.stop not in problem.stop_index for v in r.visits) \
+                or r.start_depot not in problem.depot_index \
                 or r.end_depot not in problem.depot_index:
             continue  # unknown ids are reported already; the route cannot be evaluated
-        known: list[Stop] = [s for s in stops if s is not None]
+        known = [problem.stops[problem.stop_index[v.stop]] for v in r.visits]
         out += _check_eligibility(label, vt, known)
         out += _check_loads(problem, label, r, vt, known, load_tol)
         out += _check_times(problem, label, r, vt, known, time_tol, report_tol)
         out += _check_distance_cost(problem, label, r, vt, known, rel_tol)
-    out += _check_totals(problem, plan, rel_tol)
+    out += _check_totals(plan, rel_tol)
     return out
 
 
@@ -137,7 +137,7 @@ def _check_loads(problem: Problem, label: str, r: Route, vt: VehicleType,
             load += s.pickup.get(dim, 0.0) - s.delivery.get(dim, 0.0)
             if load > cap + slack:
                 out.append(f"{label}: {dim} {_f(load)} after stop {s.id!r} > capacity {_f(cap)}")
-            reported = visit.load.get(dim) if isinstance(visit.load, dict) else None
+            reported = visit.load.get(dim) if isinstance(visit.load, Mapping) else None
             if reported is None:
                 out.append(f"{label}: stop {s.id!r} reports no {dim} load")
             elif not math.isclose(reported, load, rel_tol=tol, abs_tol=tol):
@@ -257,7 +257,7 @@ def _check_distance_cost(problem: Problem, label: str, r: Route, vt: VehicleType
     return out
 
 
-def _check_totals(problem: Problem, plan: Plan, rel: float) -> list[str]:
+def _check_totals(plan: Plan, rel: float) -> list[str]:
     """Plan totals add up over its routes and unassigned stops."""
     out = []
     expect = {

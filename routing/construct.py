@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .insertion import best_insertion, insert_at, update_route
+from .insertion import best_insertion, insert_at, spare_empty, update_route
 from .schedule import NEVER
 
 
@@ -55,14 +55,8 @@ def regret_construct(D, S, todo, vclass, noise, seed):
             second = NEVER
             best_v = -1
             for v in range(nv):
-                if lens[v] == 0:
-                    dup = False
-                    for w in range(v):
-                        if lens[w] == 0 and vclass[w] == vclass[v]:
-                            dup = True
-                            break
-                    if dup:
-                        continue
+                if spare_empty(lens, vclass, v):
+                    continue
                 c = cost[i, v]
                 if c < best:
                     second = best

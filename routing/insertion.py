@@ -185,6 +185,17 @@ def _best_in_route(R, lens, E, Lt, LD, PM, SM, type_time, type_cost, service, de
     return best, best_p
 
 
+@njit(cache=True, inline="always")
+def spare_empty(lens, vclass, v):
+    """Whether v is empty while an earlier empty vehicle of the same class exists (try one only)."""
+    if lens[v] != 0:
+        return False
+    for w in range(v):
+        if lens[w] == 0 and vclass[w] == vclass[v]:
+            return True
+    return False
+
+
 @njit(cache=True)
 def best_insertion_all(D, S, vclass, u, blink):
     """Cheapest feasible (delta, vehicle, position) for u over all routes, one empty per class."""
@@ -197,14 +208,8 @@ def best_insertion_all(D, S, vclass, u, blink):
     bp = -1
     nv = lens.shape[0]
     for v in range(nv):
-        if lens[v] == 0:
-            dup = False
-            for w in range(v):
-                if lens[w] == 0 and vclass[w] == vclass[v]:
-                    dup = True
-                    break
-            if dup:
-                continue
+        if spare_empty(lens, vclass, v):
+            continue
         c, p = _best_in_route(R, lens, E, Lt, LD, PM, SM, type_time, type_cost, service,
                               delivery, pickup, tw_start, tw_end, n_tw, allowed, veh_type,
                               veh_cap, veh_fixed, veh_max_duration, veh_latest, veh_earliest,

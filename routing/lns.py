@@ -138,8 +138,9 @@ def sisr_chunk(D, cur, best, unassigned, best_unassigned, neighbours, vclass, n_
                 n_ruined += 1
                 where, at = _locate(work, n_nodes)
         n_first = n_rem
+        budget = int(2 * avg_removed) + 1  # bounds an iteration's work when many are left out
         for i in range(n_depots, n_nodes):
-            if w_un[i]:
+            if w_un[i] and (n_missing <= budget or np.random.random() * n_missing < budget):
                 removed[n_rem] = i
                 n_rem += 1
                 w_un[i] = False

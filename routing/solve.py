@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from .arrays import COST_SCALE, DIST_SCALE, LOAD_SCALE, TIME_SCALE, Arrays, build_arrays
+from .arrays import COST_SCALE, TIME_SCALE, Arrays, build_arrays
 from .construct import regret_construct
 from .insertion import new_state, update_route
 from .lns import sisr_chunk, solution_cost
@@ -106,12 +106,13 @@ def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, vclass: np.n
     routed = [a.type_cost[a.veh_type[v], S[0][v, p], S[0][v, p + 1]]
               for v in range(a.n_vehicles) for p in range(S[1][v] + 1) if S[1][v] > 0]
     mean_arc = float(np.mean(routed)) if routed else float(a.type_cost.mean())
-    t_hot, t_cold = 0.2 * mean_arc, 0.002 * mean_arc
+    t_hot = max(0.2 * mean_arc, 1.0)
+    t_cold = t_hot / 100.0
     best = tuple(x.copy() for x in S)
     best_un = unassigned.copy()
     start = time.perf_counter()
     total = deadline - start
-    chunk, iters, cur_cost, best_cost = 200, 0, 0.0, 0.0
+    chunk, iters, cur_cost, best_cost = 10, 0, 0.0, 0.0
     required = a.required
     missing = bool((best_un & required).any())
     while True:
@@ -130,7 +131,7 @@ def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, vclass: np.n
             10.0, 10, int(rng.integers(1 << 30)))
         iters += chunk
         took = time.perf_counter() - t0
-        chunk = int(max(50, min(20000, chunk * (0.02 * total) / max(took, 1e-4))))
+        chunk = int(max(1, min(20000, chunk * (0.02 * total) / max(took, 1e-4))))
     return best, best_un, {"iterations": iters, "objective": best_cost / COST_SCALE,
                            "seconds": time.perf_counter() - start}
 
@@ -220,6 +221,17 @@ _DETAIL = {
 }
 
 
+def _float_loads(problem: Problem, stops: list) -> list[dict[str, float]]:
+    """Load on board after each stop, in the problem's own units (not the scaled integers)."""
+    on_board = {d: sum(s.delivery.get(d, 0.0) for s in stops) for d in problem.dimensions}
+    out = []
+    for s in stops:
+        for d in problem.dimensions:
+            on_board[d] += s.pickup.get(d, 0.0) - s.delivery.get(d, 0.0)
+        out.append(dict(on_board))
+    return out
+
+
 def _plan(problem: Problem, a: Arrays | None, routes: list[list[int]],
           reasons: dict[str, tuple[str, str]], stats: dict, started: float) -> Plan:
     """Turn routes of stop nodes into a Plan, with the schedule recomputed from scratch."""
@@ -236,18 +248,19 @@ def _plan(problem: Problem, a: Arrays | None, routes: list[list[int]],
                 continue
             vt = problem.vehicle_types[int(a.veh_type[v])]
             nodes = np.array(r, np.int64)
-            arrival, start, load, status = route_schedule(D, v, nodes)
+            arrival, start, _, status = route_schedule(D, v, nodes)
+            load = _float_loads(problem, [problem.stops[int(x) - a.n_depots] for x in r])
             full = [int(a.veh_start[v])] + [int(x) for x in r] + [int(a.veh_end[v])]
             km = float(sum(dist[i, j] for i, j in zip(full, full[1:])))
             visits = []
             for p, node in enumerate(r, start=1):
                 sid = problem.stops[node - a.n_depots].id
                 served.add(sid)
-                dep = (start[p] + a.service[node]) / TIME_SCALE
+                dep = start[p] / TIME_SCALE + problem.stops[node - a.n_depots].service_time
                 visits.append(Visit(
                     stop=sid, arrival=arrival[p] / TIME_SCALE, start=start[p] / TIME_SCALE,
                     departure=float(dep), wait=(start[p] - arrival[p]) / TIME_SCALE,
-                    load={d: load[p, q] / LOAD_SCALE for q, d in enumerate(problem.dimensions)},
+                    load=load[p - 1],
                 ))
             duration = (start[-1] - start[0]) / TIME_SCALE
             cost = vt.fixed_cost + vt.cost_per_km * km / 1000 + vt.cost_per_hour * duration / 3600
