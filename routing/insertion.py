@@ -134,6 +134,14 @@ def best_insertion(D, S, v, u, blink):
 
 
 @njit(cache=True, inline="always")
+def _blink_gap(blink):
+    """Positions until the next one skipped, each skipped with probability `blink` (geometric)."""
+    if blink <= 0.0:
+        return np.int64(1 << 62)
+    return np.int64(np.log(1.0 - np.random.random()) / np.log(1.0 - blink))
+
+
+@njit(cache=True, inline="always")
 def _best_in_route(R, lens, E, Lt, LD, PM, SM, type_time, type_cost, service, delivery, pickup,
                    tw_start, tw_end, n_tw, allowed, veh_type, veh_cap, veh_fixed,
                    veh_max_duration, veh_latest, veh_earliest, D, S, v, u, blink):
@@ -150,6 +158,7 @@ def _best_in_route(R, lens, E, Lt, LD, PM, SM, type_time, type_cost, service, de
     check_duration = veh_max_duration[v] < veh_latest[v] - veh_earliest[v]
     fixed = veh_fixed[v] if m == 0 else 0
     last_end = tw_end[u, n_tw[u] - 1]
+    next_blink = _blink_gap(blink)
     for p in range(m + 1):
         a = R[v, p]
         if E[v, p] >= NEVER:
@@ -159,7 +168,8 @@ def _best_in_route(R, lens, E, Lt, LD, PM, SM, type_time, type_cost, service, de
             if E[v, p] > last_end:
                 break  # earliest starts only grow along the route: nothing later fits either
             continue
-        if blink > 0.0 and np.random.random() < blink:
+        if p == next_blink:
+            next_blink += 1 + _blink_gap(blink)
             continue
         b = R[v, p + 1]
         d = c[a, u] + c[u, b] - c[a, b] + fixed

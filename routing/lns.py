@@ -59,11 +59,12 @@ def _locate(S, n_nodes):
 
 
 @njit(cache=True)
-def sisr_chunk(D, cur, best, unassigned, best_unassigned, neighbours, vclass, n_depots,
+def sisr_chunk(D, cur, best, unassigned, best_unassigned, absence, neighbours, vclass, n_depots,
                iterations, t_start, t_end, avg_removed, max_string, seed):
     """Run `iterations` of SISR from `cur`; keep the best in `best`. Returns (cur, best) cost.
 
-    `unassigned[n]` marks stops not in any route; `neighbours[i]` lists stop nodes by distance.
+    `unassigned[n]` marks stops not in any route; `absence[n]` counts how often each was left
+    out, which steers a fixed fleet towards feasibility; `neighbours[i]` lists stops by distance.
     Temperature falls geometrically from t_start to t_end over the chunk.
     """
     np.random.seed(seed)
@@ -84,7 +85,6 @@ def sisr_chunk(D, cur, best, unassigned, best_unassigned, neighbours, vclass, n_
     demand = D[4]
     tw_start, tw_end = D[6], D[7]
     penalty = D[10]
-    absence = np.zeros(n_nodes, np.int64)
 
     for it in range(iterations):
         temp = t_start * (t_end / t_start) ** (it / max(1, iterations - 1))
@@ -133,10 +133,13 @@ def sisr_chunk(D, cur, best, unassigned, best_unassigned, neighbours, vclass, n_
                 for p in range(lo, lo + ln):
                     removed[n_rem] = work[0][v, p]
                     n_rem += 1
+                for p in range(lo, lo + ln):
+                    where[work[0][v, p]] = -1
                 remove_range(D, work, v, lo, ln)
+                for p in range(1, work[1][v] + 1):
+                    at[work[0][v, p]] = p
                 touched[v] = True
                 n_ruined += 1
-                where, at = _locate(work, n_nodes)
         n_first = n_rem
         budget = int(2 * avg_removed) + 1  # bounds an iteration's work when many are left out
         for i in range(n_depots, n_nodes):
@@ -188,7 +191,7 @@ def sisr_chunk(D, cur, best, unassigned, best_unassigned, neighbours, vclass, n_
         if new_missing != cur_missing:
             accept = new_missing < cur_missing
         elif new_missing > 0 and new_absence < cur_absence:
-            accept = True
+            accept = True  # fleet phase: rotate who is left out
         else:
             accept = new_cost < cur_cost - temp * np.log(np.random.random())
         if accept:

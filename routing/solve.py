@@ -19,6 +19,9 @@ from .schedule import (BAD_CAPACITY, BAD_DURATION, BAD_SHIFT, BAD_VEHICLE, BAD_W
 
 LNS_SHARE = 0.85  # of the time limit spent in numba ruin-and-recreate; OR-Tools has the rest
 MAX_NEIGHBOURS = 100
+T_HOT = 0.2  # SISR start temperature, as a share of the mean routed arc cost
+T_COLD = 0.01  # end temperature, as a share of the start
+SA_CYCLES = 1  # annealing runs, each restarting hot from the best so far
 MAX_RESTARTS = 60  # randomised constructions tried while stops are left over
 
 
@@ -75,7 +78,7 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
     S, unassigned = best_S, best_left
     lns_deadline = started + lns_share * time_limit
     if len(candidates) > 1 and time.perf_counter() < lns_deadline:
-        S, unassigned, lns_stats = _run_lns(a, D, S, unassigned, vclass, rng, lns_deadline)
+        S, unassigned, lns_stats = _run_lns(a, D, S, unassigned, vclass, rng, lns_deadline, log)
         stats["lns"] = lns_stats
     routes = [list(S[0][v, 1:S[1][v] + 1]) for v in range(a.n_vehicles)]
     before = _total_cost(problem, a, D, routes)
@@ -98,7 +101,7 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
 
 
 def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, vclass: np.ndarray,
-             rng: np.random.Generator, deadline: float) -> tuple:
+             rng: np.random.Generator, deadline: float, log: bool = False) -> tuple:
     n_stops = a.n_nodes - a.n_depots
     sub = a.dist[a.n_depots:, a.n_depots:]
     k = min(MAX_NEIGHBOURS, n_stops - 1)
@@ -106,8 +109,8 @@ def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, vclass: np.n
     routed = [a.type_cost[a.veh_type[v], S[0][v, p], S[0][v, p + 1]]
               for v in range(a.n_vehicles) for p in range(S[1][v] + 1) if S[1][v] > 0]
     mean_arc = float(np.mean(routed)) if routed else float(a.type_cost.mean())
-    t_hot = max(0.2 * mean_arc, 1.0)
-    t_cold = t_hot / 100.0
+    t_hot = max(T_HOT * mean_arc, 1.0)
+    t_cold = t_hot * T_COLD
     best = tuple(x.copy() for x in S)
     best_un = unassigned.copy()
     start = time.perf_counter()
@@ -115,6 +118,8 @@ def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, vclass: np.n
     chunk, iters, cur_cost, best_cost = 10, 0, 0.0, 0.0
     required = a.required
     missing = bool((best_un & required).any())
+    absence = np.zeros(a.n_nodes, np.int64)
+    last_cycle = 0
     while True:
         now = time.perf_counter()
         if now >= deadline:
@@ -122,16 +127,30 @@ def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, vclass: np.n
         if missing and not (best_un & required).any():
             missing = False
             start, total = now, deadline - now
-        f0 = (now - start) / total
+            last_cycle = 0
+        f0 = ((now - start) / total * SA_CYCLES) % 1.0
+        cycle = int((now - start) / total * SA_CYCLES)
+        if cycle != last_cycle:
+            last_cycle = cycle
+            if cycle > 0:
+                for x, y in zip(S, best):
+                    x[:] = y
+                unassigned[:] = best_un
         t0 = time.perf_counter()
-        f1 = min(1.0, f0 + 0.02)
+        f1 = min(1.0, f0 + 0.02 * SA_CYCLES)
         cur_cost, best_cost = sisr_chunk(
-            D, S, best, unassigned, best_un, neighbours, vclass, a.n_depots, chunk,
+            D, S, best, unassigned, best_un, absence, neighbours, vclass, a.n_depots, chunk,
             t_hot * (t_cold / t_hot) ** f0, t_hot * (t_cold / t_hot) ** f1,
             10.0, 10, int(rng.integers(1 << 30)))
         iters += chunk
         took = time.perf_counter() - t0
-        chunk = int(max(1, min(20000, chunk * (0.02 * total) / max(took, 1e-4))))
+        if log:
+            print(f"lns {now - start:7.2f}s it {iters:8d} missing {int((best_un & required).sum()):3d} "
+                  f"best {best_cost / COST_SCALE:12.2f} cur {cur_cost / COST_SCALE:12.2f} "
+                  f"({took / chunk * 1e6:.0f} us/it)",
+                  flush=True)
+        chunk = int(max(1, min(2 * chunk, 20000,
+                               chunk * (0.02 * total / SA_CYCLES) / max(took, 1e-4))))
     return best, best_un, {"iterations": iters, "objective": best_cost / COST_SCALE,
                            "seconds": time.perf_counter() - start}
 
