@@ -17,10 +17,12 @@ from .problem import Problem
 from .schedule import (BAD_CAPACITY, BAD_DURATION, BAD_SHIFT, BAD_VEHICLE, BAD_WINDOW, OK,
                        kernel_data, route_schedule)
 
-LNS_SHARE = 0.85  # of the time limit spent in numba ruin-and-recreate; OR-Tools has the rest
+LNS_SHARE = 0.9  # of the time limit spent in numba ruin-and-recreate; OR-Tools has the rest
 MAX_NEIGHBOURS = 100
 T_HOT = 0.2  # SISR start temperature, as a share of the mean routed arc cost
 T_COLD = 0.01  # end temperature, as a share of the start
+PROBES = 3  # short annealing probes before the main run (1: none)
+PROBE_SHARE = 0.08  # of the search time, per probe
 SA_CYCLES = 1  # annealing runs, each restarting hot from the best so far
 MAX_RESTARTS = 60  # randomised constructions tried while stops are left over
 
@@ -78,6 +80,15 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
     S, unassigned = best_S, best_left
     lns_deadline = started + lns_share * time_limit
     if len(candidates) > 1 and time.perf_counter() < lns_deadline:
+        # Short probes from the same start pick a good basin; the longest run continues it.
+        probe_time = PROBE_SHARE * (lns_deadline - time.perf_counter())
+        if PROBES > 1:
+            found = []
+            for _ in range(PROBES):
+                probe = _run_lns(a, D, tuple(x.copy() for x in S), unassigned.copy(), vclass, rng,
+                                 time.perf_counter() + probe_time, log)
+                found.append(probe)
+            S, unassigned, _ = min(found, key=lambda f: f[2]["objective"])
         S, unassigned, lns_stats = _run_lns(a, D, S, unassigned, vclass, rng, lns_deadline, log)
         stats["lns"] = lns_stats
     routes = [list(S[0][v, 1:S[1][v] + 1]) for v in range(a.n_vehicles)]
