@@ -12,6 +12,7 @@ import importlib.util
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -142,21 +143,67 @@ def summarize(rows: list[dict[str, Any]], solvers: list[str]) -> dict[str, dict[
         gaps = [r["gap"] for r in mine if r["gap"] is not None]
         k = sum(r["feasible"] for r in mine)
         out[name] = {"mean_gap_feasible": sum(gaps) / len(gaps) if gaps else None,
+                     "median_gap_feasible": statistics.median(gaps) if gaps else None,
                      "gap_instances": len(gaps), "feasible": f"{k}/{len(mine)}",
                      "feasible_count": k, "instances": len(mine),
                      "mean_seconds": sum(r["seconds"] for r in mine) / len(mine) if mine else None}
+        if name != "slot211" and "slot211" in solvers:
+            out[name]["slot211_vs"] = versus(rows, "slot211", name)
     return out
+
+
+def versus(rows: list[dict[str, Any]], base: str, peer: str) -> dict[str, Any]:
+    """`base` against `peer` on the instances both solved: cost ratios and mean gaps side by side."""
+    by = {(r["instance"], r["solver"]): r for r in rows}
+    both = [(by[(i, base)], by[(i, peer)]) for i, s in by if s == peer and (i, base) in by
+            and by[(i, base)]["feasible"] and by[(i, peer)]["feasible"]]
+    if not both:
+        return {"instances": 0}
+    ratios = [b["cost"] / p["cost"] for b, p in both]
+    gaps = [(b["gap"], p["gap"]) for b, p in both if b["gap"] is not None and p["gap"] is not None]
+    out = {"instances": len(both), "median_cost_ratio": statistics.median(ratios),
+           "mean_cost_ratio": sum(ratios) / len(ratios)}
+    if gaps:
+        out["mean_gap_base"] = sum(g for g, _ in gaps) / len(gaps)
+        out["mean_gap_peer"] = sum(g for _, g in gaps) / len(gaps)
+    return out
+
+
+def print_summary(summary: dict[str, dict[str, Any]]) -> None:
+    """The per-solver lines, then slot211 against each peer on the instances both solved."""
+    print("\nsolver   mean gap % (feasible only)  median gap %  feasible", flush=True)
+    for name, s in summary.items():
+        gap = (f"{s['mean_gap_feasible']:.2f} over {s['gap_instances']}"
+               if s["mean_gap_feasible"] is not None else "-")
+        med = f"{s['median_gap_feasible']:.2f}" if s.get("median_gap_feasible") is not None else "-"
+        print(f"{name:<8} {gap:>26}  {med:>12}  {s['feasible']:>8}", flush=True)
+    for name, s in summary.items():
+        v = s.get("slot211_vs")
+        if v and v["instances"]:
+            gaps = (f"; mean gap slot211 {v['mean_gap_base']:.2f}% vs {name} "
+                    f"{v['mean_gap_peer']:.2f}%" if "mean_gap_base" in v else "")
+            print(f"slot211/{name} cost ratio on {v['instances']} instances both solved: median "
+                  f"{v['median_cost_ratio']:.4f}, mean {v['mean_cost_ratio']:.4f}{gaps}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point; prints the table as it goes and writes --json at every instance."""
     ap = argparse.ArgumentParser(prog="python -m benchmarks.vrptw", description=__doc__)
-    ap.add_argument("paths", nargs="+", help="VRPLIB files or folders of *.vrp")
+    ap.add_argument("paths", nargs="*", help="VRPLIB files or folders of *.vrp")
+    ap.add_argument("--summarize", metavar="JSON", nargs="+",
+                    help="print the summary of earlier runs (their results merged)")
     ap.add_argument("--references", help="references.tsv (set, instance, vehicles, distance)")
     ap.add_argument("--time-limit", type=float, default=10.0, help="seconds per solver and instance")
     ap.add_argument("--solvers", default=",".join(SOLVERS))
     ap.add_argument("--json", help="write results here")
     args = ap.parse_args(argv)
+    if args.summarize:
+        runs = [json.loads(Path(f).read_text()) for f in args.summarize]
+        solvers = list(dict.fromkeys(name for run in runs for name in run["summary"]))
+        print_summary(summarize([row for run in runs for row in run["results"]], solvers))
+        return 0
+    if not args.paths:
+        ap.error("give instance files or folders (or --summarize JSON)")
 
     solvers, skipped = available([s.strip() for s in args.solvers.split(",") if s.strip()])
     for name, why in skipped.items():
@@ -183,11 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             _write(args.json, meta, rows, summarize(rows, solvers))
 
     summary = summarize(rows, solvers)
-    print("\nsolver   mean gap % (feasible only)  feasible", flush=True)
-    for name, s in summary.items():
-        gap = (f"{s['mean_gap_feasible']:.2f} over {s['gap_instances']}"
-               if s["mean_gap_feasible"] is not None else "-")
-        print(f"{name:<8} {gap:>26}  {s['feasible']:>8}", flush=True)
+    print_summary(summary)
     if args.json:
         _write(args.json, meta, rows, summary)
     return 0

@@ -133,7 +133,6 @@ def sisr_chunk(D, cur, best, unassigned, best_unassigned, absence, neighbours, v
                 for p in range(lo, lo + ln):
                     removed[n_rem] = work[0][v, p]
                     n_rem += 1
-                for p in range(lo, lo + ln):
                     where[work[0][v, p]] = -1
                 remove_range(D, work, v, lo, ln)
                 for p in range(1, work[1][v] + 1):
@@ -176,18 +175,18 @@ def sisr_chunk(D, cur, best, unassigned, best_unassigned, absence, neighbours, v
         new_cost = solution_cost(D, work, w_un)
         new_missing = 0
         new_absence = 0
+        cur_missing = 0
         cur_absence = 0
         for i in range(n_depots, n_nodes):
-            if w_un[i] and penalty[i] >= REQUIRED_PENALTY:
+            if penalty[i] < REQUIRED_PENALTY:
+                continue
+            if w_un[i]:
                 absence[i] += 1
                 new_missing += 1
                 new_absence += absence[i]
-            if unassigned[i] and penalty[i] >= REQUIRED_PENALTY:
-                cur_absence += absence[i]
-        cur_missing = 0
-        for i in range(n_depots, n_nodes):
-            if unassigned[i] and penalty[i] >= REQUIRED_PENALTY:
+            if unassigned[i]:
                 cur_missing += 1
+                cur_absence += absence[i]
         if new_missing != cur_missing:
             accept = new_missing < cur_missing
         elif new_missing > 0 and new_absence < cur_absence:

@@ -9,7 +9,7 @@ import numpy as np
 
 from .arrays import COST_SCALE, TIME_SCALE, Arrays, build_arrays
 from .construct import regret_construct
-from .insertion import new_state, update_route
+from .insertion import can_insert, insert_at, new_state
 from .lns import sisr_chunk, solution_cost
 from .ortools_model import OrToolsModel
 from .plan import Plan, Reason, Route, Unassigned, Visit
@@ -17,13 +17,13 @@ from .problem import Problem
 from .schedule import (BAD_CAPACITY, BAD_DURATION, BAD_SHIFT, BAD_VEHICLE, BAD_WINDOW, OK,
                        kernel_data, route_schedule)
 
-LNS_SHARE = 0.9  # of the time limit spent in numba ruin-and-recreate; OR-Tools has the rest
+LNS_SHARE = 0.95  # of the time limit spent in numba ruin-and-recreate; OR-Tools has the rest
+ORTOOLS_MIN_SECONDS = 0.5  # but OR-Tools gets at least this much (or 10%) to polish
 MAX_NEIGHBOURS = 100
 T_HOT = 0.2  # SISR start temperature, as a share of the mean routed arc cost
 T_COLD = 0.01  # end temperature, as a share of the start
 PROBES = 3  # short annealing probes before the main run (1: none)
 PROBE_SHARE = 0.08  # of the search time, per probe
-SA_CYCLES = 1  # annealing runs, each restarting hot from the best so far
 MAX_RESTARTS = 60  # randomised constructions tried while stops are left over
 
 
@@ -78,18 +78,19 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
 
     # Ruin and recreate.
     S, unassigned = best_S, best_left
-    lns_deadline = started + lns_share * time_limit
+    polish = max((1.0 - lns_share) * time_limit, min(ORTOOLS_MIN_SECONDS, 0.1 * time_limit))
+    lns_deadline = started + time_limit - polish
     if len(candidates) > 1 and time.perf_counter() < lns_deadline:
-        # Short probes from the same start pick a good basin; the longest run continues it.
+        neighbours = _neighbours(a)
+        # Short probes from the same start pick a good basin; the main run continues the best.
         probe_time = PROBE_SHARE * (lns_deadline - time.perf_counter())
         if PROBES > 1:
-            found = []
-            for _ in range(PROBES):
-                probe = _run_lns(a, D, tuple(x.copy() for x in S), unassigned.copy(), vclass, rng,
-                                 time.perf_counter() + probe_time, log)
-                found.append(probe)
+            found = [_run_lns(a, D, tuple(x.copy() for x in S), unassigned.copy(), neighbours,
+                              vclass, rng, time.perf_counter() + probe_time, log)
+                     for _ in range(PROBES)]
             S, unassigned, _ = min(found, key=lambda f: f[2]["objective"])
-        S, unassigned, lns_stats = _run_lns(a, D, S, unassigned, vclass, rng, lns_deadline, log)
+        S, unassigned, lns_stats = _run_lns(a, D, S, unassigned, neighbours, vclass, rng,
+                                            lns_deadline, log)
         stats["lns"] = lns_stats
     routes = [list(S[0][v, 1:S[1][v] + 1]) for v in range(a.n_vehicles)]
     before = _total_cost(problem, a, D, routes)
@@ -111,12 +112,17 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
     return _plan(problem, a, routes, reasons, stats, started)
 
 
-def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, vclass: np.ndarray,
-             rng: np.random.Generator, deadline: float, log: bool = False) -> tuple:
-    n_stops = a.n_nodes - a.n_depots
+def _neighbours(a: Arrays) -> np.ndarray:
+    """Each stop's nearest other stops (nodes), the seeds' surroundings for string removal."""
     sub = a.dist[a.n_depots:, a.n_depots:]
-    k = min(MAX_NEIGHBOURS, n_stops - 1)
-    neighbours = (np.argsort(sub, axis=1, kind="stable")[:, 1:k + 1] + a.n_depots).astype(np.int64)
+    k = min(MAX_NEIGHBOURS, a.n_nodes - a.n_depots - 1)
+    return (np.argsort(sub, axis=1, kind="stable")[:, 1:k + 1] + a.n_depots).astype(np.int64)
+
+
+def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, neighbours: np.ndarray,
+             vclass: np.ndarray, rng: np.random.Generator, deadline: float,
+             log: bool = False) -> tuple:
+    """Anneal from S until `deadline`; return (best state, its unassigned mask, stats)."""
     routed = [a.type_cost[a.veh_type[v], S[0][v, p], S[0][v, p + 1]]
               for v in range(a.n_vehicles) for p in range(S[1][v] + 1) if S[1][v] > 0]
     mean_arc = float(np.mean(routed)) if routed else float(a.type_cost.mean())
@@ -130,7 +136,6 @@ def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, vclass: np.n
     required = a.required
     missing = bool((best_un & required).any())
     absence = np.zeros(a.n_nodes, np.int64)
-    last_cycle = 0
     while True:
         now = time.perf_counter()
         if now >= deadline:
@@ -138,17 +143,9 @@ def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, vclass: np.n
         if missing and not (best_un & required).any():
             missing = False
             start, total = now, deadline - now
-            last_cycle = 0
-        f0 = ((now - start) / total * SA_CYCLES) % 1.0
-        cycle = int((now - start) / total * SA_CYCLES)
-        if cycle != last_cycle:
-            last_cycle = cycle
-            if cycle > 0:
-                for x, y in zip(S, best):
-                    x[:] = y
-                unassigned[:] = best_un
+        f0 = (now - start) / total
         t0 = time.perf_counter()
-        f1 = min(1.0, f0 + 0.02 * SA_CYCLES)
+        f1 = min(1.0, f0 + 0.02)
         cur_cost, best_cost = sisr_chunk(
             D, S, best, unassigned, best_un, absence, neighbours, vclass, a.n_depots, chunk,
             t_hot * (t_cold / t_hot) ** f0, t_hot * (t_cold / t_hot) ** f1,
@@ -160,8 +157,7 @@ def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, vclass: np.n
                   f"best {best_cost / COST_SCALE:12.2f} cur {cur_cost / COST_SCALE:12.2f} "
                   f"({took / chunk * 1e6:.0f} us/it)",
                   flush=True)
-        chunk = int(max(1, min(2 * chunk, 20000,
-                               chunk * (0.02 * total / SA_CYCLES) / max(took, 1e-4))))
+        chunk = int(max(1, min(2 * chunk, 20000, chunk * (0.02 * total) / max(took, 1e-4))))
     return best, best_un, {"iterations": iters, "objective": best_cost / COST_SCALE,
                            "seconds": time.perf_counter() - start}
 
@@ -169,8 +165,6 @@ def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, vclass: np.n
 def _seed_routes(problem: Problem, a: Arrays, D: tuple, S: tuple,
                  initial: dict[int, list[str]], candidates: np.ndarray) -> np.ndarray:
     """Place warm-start routes into S, keeping only stops that stay feasible; return the rest."""
-    from .insertion import can_insert, insert_at
-
     placed = set()
     allowed = set(int(x) for x in candidates)
     for v, ids in initial.items():

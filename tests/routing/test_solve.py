@@ -351,3 +351,18 @@ def test_sample_wave_with_fractional_haversine_times_passes_checker():
     plan = solve(p, 1.0, seed=0)
     assert plan.unassigned == ()
     assert_valid(p, plan)
+
+
+def test_warm_start_from_a_plan_stays_valid_and_rejects_unknown_stops():
+    stops = [Stop(f"s{i}", (10.0 * i, 5.0 * (i % 3)), delivery={"weight": 2}) for i in range(1, 9)]
+    fleet = [VehicleType("van", 2, {"weight": 10, "volume": 10}, "d", shift=(0, 1000))]
+    p = planar([DEPOT], stops, fleet)
+    first = solve(p, TL, seed=0)
+    warm = {r.vehicle: list(r.stops) for r in first.routes}
+    again = solve(p, TL, seed=1, initial_routes=warm)
+    assert_valid(p, again)
+    assert again.unassigned == ()
+    with pytest.raises(ValueError, match="unknown stop 'nope'"):
+        solve(p, TL, initial_routes={0: ["nope"]})
+    with pytest.raises(ValueError, match="vehicle 5 out of range"):
+        solve(p, TL, initial_routes={5: ["s1"]})
