@@ -143,15 +143,3 @@ def route_cost(D, v, stops):
     for p in range(m - 1):
         total += c[stops[p], stops[p + 1]]
     return total
-
-
-@njit(cache=True)
-def route_distance(dist, start, end, stops):
-    """Distance (0.1 m ints) of a depot-to-depot route."""
-    m = stops.shape[0]
-    if m == 0:
-        return np.int64(0)
-    total = dist[start, stops[0]] + dist[stops[m - 1], end]
-    for p in range(m - 1):
-        total += dist[stops[p], stops[p + 1]]
-    return total
