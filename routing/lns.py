@@ -15,6 +15,10 @@ from .arrays import REQUIRED_PENALTY
 from .schedule import NEVER
 
 
+SOFT_UP = 1.01  # the price of a missing stop rises while the current state misses one
+SOFT_DOWN = 0.998  # and falls while it is complete: about one state in six misses a stop
+
+
 @njit(cache=True)
 def solution_cost(D, S, unassigned_mask):
     """Arc plus fixed cost of all routes, plus the penalty of every unassigned stop."""
@@ -60,12 +64,16 @@ def _locate(S, n_nodes):
 
 @njit(cache=True)
 def sisr_chunk(D, cur, best, unassigned, best_unassigned, absence, neighbours, vclass, n_depots,
-               iterations, t_start, t_end, avg_removed, max_string, seed):
+               iterations, t_start, t_end, avg_removed, max_string, seed, soft):
     """Run `iterations` of SISR from `cur`; keep the best in `best`. Returns (cur, best) cost.
 
     `unassigned[n]` marks stops not in any route; `absence[n]` counts how often each was left
     out, which steers a fixed fleet towards feasibility; `neighbours[i]` lists stops by distance.
-    Temperature falls geometrically from t_start to t_end over the chunk.
+    Temperature falls geometrically from t_start to t_end over the chunk. Once `best` serves
+    every required stop, acceptance prices a missing one at `soft` instead of its penalty, so a
+    tight fleet can pass through states that leave a stop out; `best` only takes complete ones.
+    `soft` is [price, floor, ceiling, start]; the price adapts in place, and at the ceiling the
+    search returns to `best` (a price of 0 turns this off).
     """
     np.random.seed(seed)
     R, lens = cur[0], cur[1]
@@ -85,6 +93,10 @@ def sisr_chunk(D, cur, best, unassigned, best_unassigned, absence, neighbours, v
     demand = D[4]
     tw_start, tw_end = D[6], D[7]
     penalty = D[10]
+    best_missing = 0
+    for i in range(n_depots, n_nodes):
+        if best_unassigned[i] and penalty[i] >= REQUIRED_PENALTY:
+            best_missing += 1
 
     for it in range(iterations):
         temp = t_start * (t_end / t_start) ** (it / max(1, iterations - 1))
@@ -175,8 +187,10 @@ def sisr_chunk(D, cur, best, unassigned, best_unassigned, absence, neighbours, v
         new_cost = solution_cost(D, work, w_un)
         new_missing = 0
         new_absence = 0
+        new_dropped = 0.0
         cur_missing = 0
         cur_absence = 0
+        cur_dropped = 0.0
         for i in range(n_depots, n_nodes):
             if penalty[i] < REQUIRED_PENALTY:
                 continue
@@ -184,10 +198,29 @@ def sisr_chunk(D, cur, best, unassigned, best_unassigned, absence, neighbours, v
                 absence[i] += 1
                 new_missing += 1
                 new_absence += absence[i]
+                new_dropped += penalty[i]
             if unassigned[i]:
                 cur_missing += 1
                 cur_absence += absence[i]
-        if new_missing != cur_missing:
+                cur_dropped += penalty[i]
+        if soft[0] > 0.0 and best_missing == 0:
+            accept = (new_cost - new_dropped + soft[0] * new_missing
+                      < cur_cost - cur_dropped + soft[0] * cur_missing
+                      - temp * np.log(np.random.random()))
+            if (new_missing if accept else cur_missing) == 0:
+                soft[0] = max(soft[1], soft[0] * SOFT_DOWN)
+            elif soft[0] * SOFT_UP < soft[2]:
+                soft[0] *= SOFT_UP
+            elif not accept:  # stuck short of a stop at the top price: back to the best
+                soft[0] = soft[3]
+                for v in range(nv):
+                    _copy_route(best, cur, v)
+                    _copy_route(best, work, v)
+                unassigned[:] = best_unassigned
+                w_un[:] = best_unassigned
+                cur_cost = best_cost
+                continue
+        elif new_missing != cur_missing:
             accept = new_missing < cur_missing
         elif new_missing > 0 and new_absence < cur_absence:
             accept = True  # fleet phase: rotate who is left out
@@ -201,6 +234,7 @@ def sisr_chunk(D, cur, best, unassigned, best_unassigned, absence, neighbours, v
             unassigned[:] = w_un
             if new_cost < best_cost:
                 best_cost = new_cost
+                best_missing = new_missing
                 for v in range(nv):
                     _copy_route(cur, best, v)
                 best_unassigned[:] = unassigned

@@ -24,6 +24,8 @@ T_HOT = 0.2  # SISR start temperature, as a share of the mean routed arc cost
 T_COLD = 0.01  # end temperature, as a share of the start
 PROBES = 3  # short annealing probes before the main run (1: none)
 PROBE_SHARE = 0.08  # of the search time, per probe
+SOFT_MISSING = 10.0  # once complete, a missing stop is priced at this many mean arcs to start
+SOFT_CEIL = 100.0  # and at most this many, before the search returns to its best
 MAX_RESTARTS = 60  # randomised constructions tried while stops are left over
 
 
@@ -128,6 +130,8 @@ def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, neighbours: 
     mean_arc = float(np.mean(routed)) if routed else float(a.type_cost.mean())
     t_hot = max(T_HOT * mean_arc, 1.0)
     t_cold = t_hot * T_COLD
+    soft = np.array([SOFT_MISSING * mean_arc, mean_arc, SOFT_CEIL * mean_arc,
+                     SOFT_MISSING * mean_arc])
     best = tuple(x.copy() for x in S)
     best_un = unassigned.copy()
     start = time.perf_counter()
@@ -149,7 +153,7 @@ def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, neighbours: 
         cur_cost, best_cost = sisr_chunk(
             D, S, best, unassigned, best_un, absence, neighbours, vclass, a.n_depots, chunk,
             t_hot * (t_cold / t_hot) ** f0, t_hot * (t_cold / t_hot) ** f1,
-            10.0, 10, int(rng.integers(1 << 30)))
+            10.0, 10, int(rng.integers(1 << 30)), soft)
         iters += chunk
         took = time.perf_counter() - t0
         if log:
