@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -42,6 +43,127 @@ def solve(
     if json_out is not None:
         json_out.write_text(plan.to_json(indent=1))
         typer.echo(f"plan written to {json_out}", err=True)
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        typer.echo(f"error: --date: expected YYYY-MM-DD, got {value!r}", err=True)
+        raise typer.Exit(2)
+
+
+def _orders(spec: str, network, day: date, seed: int) -> list:
+    """`generated:N` or a CSV/Parquet file of orders."""
+    from slots.generate import generate_orders
+    from slots.orders_io import read_orders
+
+    if spec.startswith("generated:"):
+        try:
+            n = int(spec.split(":", 1)[1])
+        except ValueError:
+            n = -1
+        if n < 0:
+            typer.echo(f"error: --orders: expected generated:N with N >= 0, got {spec!r}", err=True)
+            raise typer.Exit(2)
+        return generate_orders(network, n, day, seed)
+    return read_orders(spec)
+
+
+@app.command()
+def plan(
+    network_dir: Path = typer.Argument(..., exists=True, file_okay=False,
+                                       help="A network folder, e.g. data/beijing."),
+    orders: str = typer.Option(..., "--orders", help="An orders CSV/Parquet file, or generated:N."),
+    day: str = typer.Option(..., "--date", help="The delivery day to plan, YYYY-MM-DD."),
+    out: Path = typer.Option(..., "--out", help="Folder for plan.json, routes.csv, stops.geojson, "
+                                                "map.html and kpis.json."),
+    seed: int = typer.Option(0, help="Seed for generated orders and the search."),
+    time_limit: float = typer.Option(2.0, "--time-limit", "-t",
+                                     help="Search seconds per station-wave."),
+    workers: int = typer.Option(0, help="Worker processes (0: one per core)."),
+    no_map: bool = typer.Option(False, "--no-map", help="Skip map.html."),
+) -> None:
+    """Plan a city's day: checkout, assignment to station-waves, routes, and the KPIs."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from api.citymap import write_map
+    from api.outputs import write_plan
+    from slots.checkout import simulate_checkout
+    from slots.dayplan import plan_day
+    from slots.kpis import kpis
+    from warehouses import load_network
+
+    the_day = _day(day)
+    try:
+        network = load_network(network_dir)
+        order_list = _orders(orders, network, the_day, seed)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    console = Console(stderr=True)
+    console.print(f"{len(order_list)} orders, {len(network.stations)} stations, day {the_day}")
+    sales = simulate_checkout(order_list, network)
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("routing stations", total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = plan_day(network, sales, the_day, time_limit=time_limit, seed=seed,
+                          workers=workers or None, progress=tick)
+    figures = kpis(result)
+    paths = write_plan(result, figures, out)
+    if not no_map:
+        paths.append(write_map(result, network, out / "map.html"))
+    typer.echo(kpi_table(figures))
+    console.print("written: " + ", ".join(str(p) for p in paths))
+
+
+def kpi_table(k: dict) -> str:
+    """The KPI table printed after `plan`."""
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{100 * x:.2f}%"
+
+    lines = [f"{'orders':<28}{k['orders']:>10}"]
+    lines += [f"  {t:<26}{n:>10}" for t, n in k["by_promise"].items()]
+    lines.append("outcomes")
+    lines += [f"  {t:<26}{n:>10}" for t, n in k["by_outcome"].items()]
+    lines.append(f"{'on time (own fleet)':<28}{pct(k['on_time_rate']):>10}")
+    lines.append(f"{'on time (211 promises)':<28}{pct(k['on_time_rate_211']):>10}")
+    lines.append("broken promises by reason" + ("" if k["broken_by_reason"] else ": none"))
+    lines += [f"  {r:<26}{n:>10}" for r, n in k["broken_by_reason"].items()]
+    lines.append(f"{'vehicles used':<28}{k['vehicles_used']:>10}")
+    lines.append(f"{'routes':<28}{k['routes']:>10}")
+    lines.append(f"{'km':<28}{k['km']:>10.1f}")
+    cpo = k["cost_per_order"]
+    lines.append(f"{'cost per order':<28}{'-' if cpo is None else f'{cpo:.2f}':>10}")
+    for dim, v in k["utilisation"].items():
+        lines.append(f"{'utilisation ' + dim:<28}{pct(v):>10}")
+    return "\n".join(lines)
+
+
+@app.command()
+def generate(
+    network_dir: Path = typer.Argument(..., exists=True, file_okay=False),
+    n: int = typer.Option(1000, "--n", min=0, help="How many orders."),
+    day: str = typer.Option(..., "--date", help="The delivery day the orders are for."),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(..., "--out", help="A .csv or .parquet file."),
+) -> None:
+    """Generate a reproducible day of orders for a network."""
+    from slots.generate import generate_orders
+    from slots.orders_io import write_orders
+    from warehouses import load_network
+
+    try:
+        network = load_network(network_dir)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    write_orders(out, generate_orders(network, n, _day(day), seed))
+    typer.echo(f"{n} orders written to {out}", err=True)
 
 
 if __name__ == "__main__":
