@@ -80,7 +80,7 @@ def plan(
                                                 "map.html and kpis.json."),
     seed: int = typer.Option(0, help="Seed for generated orders and the search."),
     time_limit: float = typer.Option(2.0, "--time-limit", "-t",
-                                     help="Search seconds per station-wave."),
+                                     help="At most this many search seconds per station-wave."),
     workers: int = typer.Option(0, help="Worker processes (0: one per core)."),
     no_map: bool = typer.Option(False, "--no-map", help="Skip map.html."),
 ) -> None:

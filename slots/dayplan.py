@@ -19,6 +19,7 @@ from .waves import (DROP_PENALTY, RETURN_PENALTY, StationJob, WaveJob, WaveStop,
                     seconds)
 
 ON_TIME_SLACK = 1.0  # seconds of rounding tolerated when judging on time
+BATCH_SHARE = 0.5  # a pickup point's batch is cut into stops of at most this share of a vehicle
 
 
 class Outcome:
@@ -99,9 +100,10 @@ def build_jobs(network: Network, sales: Iterable[Sale], day: date, time_limit: f
     for (sid, wid, pid), group in batches.items():
         station = network.stations[sid]
         wave = next(w for w in station.waves if w.id == wid)
-        per_wave.setdefault((sid, wid), []).append(
-            _pickup_point_stop(network, pid, wid, group, wave.departure * 60.0,
-                               wave.latest_return * 60.0, day))
+        for k, part in enumerate(_split(group, station)):
+            per_wave.setdefault((sid, wid), []).append(
+                _pickup_point_stop(network, pid, f"{wid}:{k + 1}", part, wave.departure * 60.0,
+                                   wave.latest_return * 60.0, day))
     jobs, stops = [], {}
     for k, station in enumerate(sorted(network.stations.values(), key=lambda s: s.id)):
         waves = []
@@ -131,6 +133,23 @@ def _door_stop(sale: Sale, service_minutes: float, dep: float, ret: float, day: 
         service=service_minutes * 60.0, window=(lo, hi), due=ret if is_return else due,
         early=early, penalty=RETURN_PENALTY if is_return else DROP_PENALTY,
         priority=o.member_tier, kind="return" if is_return else "door")
+
+
+def _split(group: list[Sale], station) -> list[list[Sale]]:
+    """A pickup point's batch in parts that each fill at most half the largest vehicle."""
+    big = max(station.fleet, key=lambda v: (v.weight_kg, v.volume_m3, v.parcels))
+    limit = (big.weight_kg * BATCH_SHARE, big.volume_m3 * BATCH_SHARE, big.parcels * BATCH_SHARE)
+    parts: list[list[Sale]] = [[]]
+    load = [0.0, 0.0, 0.0]
+    for s in group:
+        o = s.order
+        add = (o.weight_kg, o.volume_m3, o.parcels)
+        if parts[-1] and any(load[i] + add[i] > limit[i] for i in range(3)):
+            parts.append([])
+            load = [0.0, 0.0, 0.0]
+        parts[-1].append(s)
+        load = [load[i] + add[i] for i in range(3)]
+    return parts
 
 
 def _pickup_point_stop(network: Network, pid: str, wid: str, group: list[Sale], dep: float,

@@ -17,6 +17,8 @@ from .waves import StationJob, WaveJob, WaveStop
 
 TURNAROUND = 15 * 60.0  # seconds to reload a vehicle between two waves
 DIMENSIONS = ("weight", "volume", "parcels")
+SECONDS_PER_STOP = 0.006  # search time per stop in a wave, up to the job's time limit
+MIN_SECONDS = 0.3
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,8 @@ def _solve_wave(job: StationJob, wave: WaveJob, stops: list[WaveStop], ready: di
     problem = routing.Problem([depot], rstops, fleet, dimensions=DIMENSIONS,
                               coordinates="latlon", distance_matrix=dist,
                               duration_matrix=dist / (fastest / 3.6))
-    plan = routing.solve(problem, time_limit=job.time_limit, seed=seed)
+    budget = min(job.time_limit, max(MIN_SECONDS, SECONDS_PER_STOP * len(stops)))
+    plan = routing.solve(problem, time_limit=budget, seed=seed)
     out = []
     for r in plan.routes:
         t = next(i for i, f in enumerate(fleet) if f.id == r.vehicle_type)
