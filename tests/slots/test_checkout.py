@@ -32,7 +32,18 @@ def sell(o: Order, network=NET):
     return choose(o, promises(o, network, o.clock))
 
 
-def test_default_choice_is_the_earliest_deadline():
+def test_door_211_is_preferred_to_an_earlier_closing_pickup_point():
+    o = order(at(9))
+    quoted = [Promise(PromiseType.SAME_DAY, True, deadline=at(23), station="S1", wave="W14",
+                      wave_date=D0),
+              Promise(PromiseType.PICKUP_POINT, True, deadline=at(20), station="S1", wave="W14",
+                      wave_date=D0, pickup_point="PP_NEAR")]
+    assert choose(o, quoted).promise.type == PromiseType.SAME_DAY
+    assert choose(replace(o, wants=PromiseType.PICKUP_POINT), quoted).promise.type == \
+        PromiseType.PICKUP_POINT
+
+
+def test_default_choice_is_the_fastest_door_delivery():
     sale = sell(order(at(9)))
     assert sale.promise.type == PromiseType.SAME_DAY
     assert (sale.station, sale.wave_date, sale.wave, sale.due) == ("S1", D0, "W14", at(23))
@@ -41,7 +52,7 @@ def test_default_choice_is_the_earliest_deadline():
     assert (sale.wave_date, sale.wave, sale.due) == (D1, "W08", at(15, day=1))
 
 
-def test_pickup_point_beats_a_later_deadline():
+def test_pickup_point_where_211_is_not_offered():
     sale = sell(order(at(9), location=north_of(PP_NEAR_AT, 0.3)))
     assert sale.promise.type == PromiseType.PICKUP_POINT
     assert (sale.promise.pickup_point, sale.due, sale.wave) == ("PP_NEAR", at(20), "W14")
