@@ -166,5 +166,60 @@ def generate(
     typer.echo(f"{n} orders written to {out}", err=True)
 
 
+@app.command()
+def serve(
+    network_dir: Path = typer.Argument(..., exists=True, file_okay=False,
+                                       help="A network folder, e.g. data/beijing."),
+    db: str = typer.Option("sqlite:///slot211.db", "--db",
+                           help="The reservation ledger: sqlite:///FILE or postgresql://..."),
+    port: int = typer.Option(8211, "--port", min=1, max=65535),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    keys: Path | None = typer.Option(None, "--keys", exists=True, dir_okay=False,
+                                     help="API keys: JSON or TOML {key or sha256:HEX: role}; "
+                                          "SLOT211_API_KEYS adds role:key,role:key."),
+    production: bool = typer.Option(False, "--production",
+                                    help="Refuse to start without API keys."),
+    quotas: Path | None = typer.Option(None, "--quotas", exists=True, dir_okay=False,
+                                       help="Hard quotas per slot, as JSON (see docs/api.md)."),
+    hold_ttl: float = typer.Option(900.0, "--hold-ttl", min=1.0, help="Default hold seconds."),
+    access_log: bool = typer.Option(False, "--access-log", help="Log every request."),
+) -> None:
+    """Serve the HTTP API (docs/api.md) with uvicorn, after warming the numba kernels."""
+    import time
+
+    import uvicorn
+
+    from api.app import create_app
+    from api.auth import ADMIN, KeyStore
+    from slots.ledger import open_ledger
+    from slots.service import SlotService
+    from warehouses import load_network
+
+    try:
+        key_store = KeyStore.load(keys)
+        if production and len(key_store) == 0:
+            raise ValueError("--production needs API keys (--keys FILE or SLOT211_API_KEYS)")
+        network = load_network(network_dir)
+        quota_map = json.loads(quotas.read_text()) if quotas is not None else None
+        ledger = open_ledger(db)
+        service = SlotService(network, ledger, quotas=quota_map, hold_ttl=hold_ttl)
+    except (ValueError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    if len(key_store) == 0:
+        typer.echo(f"no API keys configured: this run's admin key is {key_store.generate(ADMIN)}",
+                   err=True)
+    try:
+        started = time.perf_counter()
+        service.warmup()
+        typer.echo(f"warm in {time.perf_counter() - started:.1f} s; serving on "
+                   f"http://{host}:{port}", err=True)
+        uvicorn.run(create_app(service, key_store, production=production), host=host, port=port,
+                    workers=1, access_log=access_log, server_header=False, log_level="info")
+    finally:
+        service.close()
+        ledger.close()
+
+
 if __name__ == "__main__":
     sys.exit(app())

@@ -1,0 +1,1 @@
+"""One APIRouter per resource: quotes, reservations, stations, and operations (health, metrics)."""
