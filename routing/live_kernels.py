@@ -12,6 +12,7 @@ from numba import njit
 
 from .arrays import COST_SCALE, DIST_SCALE, TIME_SCALE
 from .insertion import best_insertion_all
+from .lns import solution_cost
 from .matrix import EARTH_RADIUS_M
 from .schedule import NEVER, OK, route_schedule
 
@@ -137,9 +138,9 @@ def locate(S, node):
 @njit(cache=True)
 def plan_totals(D, S):
     """(arc plus fixed cost, distance, ticks on duty, number of routes failing their schedule)."""
-    dist, type_cost, veh_type, veh_fixed = D[0], D[2], D[11], D[18]
+    dist = D[0]
     R, lens = S[0], S[1]
-    cost = np.int64(0)
+    cost = solution_cost(D, S, np.zeros(dist.shape[0], np.bool_))
     total = np.int64(0)
     ticks = np.int64(0)
     bad = 0
@@ -147,10 +148,7 @@ def plan_totals(D, S):
         m = lens[v]
         if m == 0:
             continue
-        c = type_cost[veh_type[v]]
-        cost += veh_fixed[v]
         for p in range(m + 1):
-            cost += c[R[v, p], R[v, p + 1]]
             total += dist[R[v, p], R[v, p + 1]]
         duration, status = route_duration(D, v, route_stops(S, v))
         ticks += duration

@@ -15,8 +15,8 @@ from warehouses.network import Network
 
 from .model import PromiseType, Reason, Sale
 from .station_day import StationResult, run_station
-from .waves import (DROP_PENALTY, RETURN_PENALTY, StationJob, WaveJob, WaveStop, at_seconds,
-                    seconds)
+from .waves import (DROP_PENALTY, PICKUP_HANDOVER_SECONDS, PICKUP_PER_ORDER_SECONDS, RETURN_PENALTY,
+                    StationJob, WaveJob, WaveStop, at_seconds, seconds)
 
 ON_TIME_SLACK = 1.0  # seconds of rounding tolerated when judging on time
 BATCH_SHARE = 0.5  # a pickup point's batch is cut into stops of at most this share of a vehicle
@@ -163,7 +163,8 @@ def _pickup_point_stop(network: Network, pid: str, wid: str, group: list[Sale], 
         id=f"PP:{pid}:{wid}", orders=tuple(s.order.id for s in group), location=pp.location,
         delivery=(sum(s.order.weight_kg for s in group), sum(s.order.volume_m3 for s in group),
                   sum(s.order.parcels for s in group)),
-        pickup=(0.0, 0.0, 0), service=300.0 + 12.0 * len(group), window=(lo, hi),
+        pickup=(0.0, 0.0, 0),
+        service=PICKUP_HANDOVER_SECONDS + PICKUP_PER_ORDER_SECONDS * len(group), window=(lo, hi),
         due=min(dues) if dues else None, early=None, penalty=DROP_PENALTY * len(group),
         priority=max(s.order.member_tier for s in group), kind="pickup_point")
 

@@ -31,12 +31,11 @@ from warehouses.model import PickupPoint, Station, Wave
 
 from .dayplan import BATCH_SHARE
 from .model import Order
+from .waves import (MIN_VEHICLE_SECONDS, PICKUP_HANDOVER_SECONDS, PICKUP_PER_ORDER_SECONDS,
+                    wave_vehicle_type)
 
 DIMENSIONS = ("weight", "volume", "parcels")
-PICKUP_HANDOVER_SECONDS = 300.0  # a pickup point's batch: handover, as in slots/dayplan.py
-PICKUP_PER_ORDER_SECONDS = 12.0  # plus this per order in the batch
 BATCH_PREFIX = "PP:"  # stop id of a pickup point's batch part: "PP:<pickup point id>:<n>"
-MIN_VEHICLE_SECONDS = 600.0  # a vehicle type with less time than this in the wave is left out
 INITIAL_NODES = 64
 REBUILD_RESTARTS = 4  # randomised regret constructions tried when a rebuild leaves orders out
 NOISES = (0.1, 0.3, 1.0)
@@ -613,15 +612,8 @@ def _wave_fleet(station: Station, wave: Wave, fastest: float) -> list[routing.Ve
     for vt in station.fleet:
         start = float(math.ceil(max(wave.departure * 60.0, vt.shift[0] * 60.0)))
         end = min(wave.latest_return * 60.0, vt.shift[1] * 60.0)
-        if end - start <= MIN_VEHICLE_SECONDS or vt.count == 0:
-            continue
-        fleet.append(routing.VehicleType(
-            id=vt.id, count=vt.count,
-            capacity={"weight": vt.weight_kg, "volume": vt.volume_m3, "parcels": vt.parcels},
-            start_depot=station.id, shift=(start, end),
-            max_duration=(vt.max_duration * 60.0) if vt.max_duration else math.inf,
-            fixed_cost=vt.fixed_cost, cost_per_km=vt.cost_per_km, cost_per_hour=vt.cost_per_hour,
-            speed_factor=vt.speed_kmh / fastest))
+        if end - start > MIN_VEHICLE_SECONDS and vt.count > 0:
+            fleet.append(wave_vehicle_type(vt, station.id, start, end, fastest))
     return fleet
 
 

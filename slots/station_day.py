@@ -11,9 +11,9 @@ import numpy as np
 
 import routing
 from routing.matrix import haversine_matrix
-from warehouses.geo import ROAD_FACTOR
+from warehouses.geo import ROAD_FACTOR, haversine_km
 
-from .waves import StationJob, WaveJob, WaveStop
+from .waves import MIN_VEHICLE_SECONDS, StationJob, WaveJob, WaveStop, wave_vehicle_type
 
 TURNAROUND = 15 * 60.0  # seconds to reload a vehicle between two waves
 DIMENSIONS = ("weight", "volume", "parcels")
@@ -101,16 +101,12 @@ def run_station(job: StationJob) -> StationResult:
 def _retime(stop: WaveStop, wave: WaveJob, depot: tuple[float, float], speed_kmh: float) -> WaveStop:
     """A stop carried to `wave`: keep its promise window if the wave can still make it, else
     widen it to the whole wave (the promise is then broken, and the plan says so)."""
-    travel = _metres(depot, stop.location) / (speed_kmh / 3.6)
+    travel = haversine_km(depot, stop.location) * ROAD_FACTOR / speed_kmh * 3600.0
     lo = max(stop.window[0], wave.departure)
     hi = min(stop.window[1], wave.latest_return)
     if stop.due is not None and wave.departure + travel <= min(hi, stop.due) and lo < hi:
         return replace(stop, window=(lo, hi))
     return replace(stop, window=(wave.departure, wave.latest_return))
-
-
-def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return float(haversine_matrix(np.array([a, b], np.float64))[0, 1]) * ROAD_FACTOR
 
 
 def _solve_wave(job: StationJob, wave: WaveJob, stops: list[WaveStop], ready: dict[str, float],
@@ -121,19 +117,15 @@ def _solve_wave(job: StationJob, wave: WaveJob, stops: list[WaveStop], ready: di
         vt = types[vid]
         start = float(math.ceil(max(wave.departure, at)))
         end = min(wave.latest_return, vt.shift[1] * 60.0)
-        if end - start > 600:
+        if end - start > MIN_VEHICLE_SECONDS:
             groups.setdefault((vt.id, start), []).append(vid)
     depot = routing.Depot(job.station, job.location, (wave.departure, wave.latest_return))
     fleet, members = [], []
     for (tid, start), vids in sorted(groups.items()):
         vt = types[vids[0]]
-        fleet.append(routing.VehicleType(
-            id=f"{tid}@{int(start)}", count=len(vids),
-            capacity={"weight": vt.weight_kg, "volume": vt.volume_m3, "parcels": vt.parcels},
-            start_depot=job.station, shift=(start, min(wave.latest_return, vt.shift[1] * 60.0)),
-            max_duration=(vt.max_duration * 60.0) if vt.max_duration else math.inf,
-            fixed_cost=vt.fixed_cost, cost_per_km=vt.cost_per_km, cost_per_hour=vt.cost_per_hour,
-            speed_factor=vt.speed_kmh / fastest))
+        fleet.append(wave_vehicle_type(vt, job.station, start,
+                                       min(wave.latest_return, vt.shift[1] * 60.0), fastest,
+                                       id=f"{tid}@{int(start)}", count=len(vids)))
         members.append(vids)
     rstops = [routing.Stop(
         id=s.id, location=s.location, delivery=dict(zip(DIMENSIONS, s.delivery)),

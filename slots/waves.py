@@ -6,13 +6,18 @@ needs, so it never sees the network or the orders.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
+import routing
 from warehouses.model import VehicleType
 
 DROP_PENALTY = 5000.0  # cost of leaving a sold order out of its wave, before member priority
 RETURN_PENALTY = 1000.0  # the same for a return pickup
+MIN_VEHICLE_SECONDS = 600.0  # a vehicle with no more time than this in a wave is left out of it
+PICKUP_HANDOVER_SECONDS = 300.0  # a pickup point's batch stop: the handover
+PICKUP_PER_ORDER_SECONDS = 12.0  # plus this per order in the batch
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,19 @@ class StationJob:
     waves: tuple[WaveJob, ...]
     time_limit: float
     seed: int
+
+
+def wave_vehicle_type(vt: VehicleType, depot: str, start: float, end: float, fastest: float,
+                      *, id: str | None = None, count: int | None = None) -> routing.VehicleType:
+    """A station vehicle type as the router sees it in one wave: on duty from `start` to `end`
+    (seconds of the day), its speed relative to the fleet's fastest (`fastest`, km/h)."""
+    return routing.VehicleType(
+        id=vt.id if id is None else id, count=vt.count if count is None else count,
+        capacity={"weight": vt.weight_kg, "volume": vt.volume_m3, "parcels": vt.parcels},
+        start_depot=depot, shift=(start, end),
+        max_duration=(vt.max_duration * 60.0) if vt.max_duration else math.inf,
+        fixed_cost=vt.fixed_cost, cost_per_km=vt.cost_per_km, cost_per_hour=vt.cost_per_hour,
+        speed_factor=vt.speed_kmh / fastest)
 
 
 def seconds(at: datetime, day: date) -> float:

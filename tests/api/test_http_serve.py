@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from datetime import datetime
 from functools import lru_cache
@@ -24,13 +23,14 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from tests.slots.ledger_helpers import pg_test_schema, pg_unreachable
+
 ROOT = Path(__file__).resolve().parents[2]
 BEIJING = ROOT / "data" / "beijing"
 SLOT211 = str(Path(sys.executable).parent / "slot211")
 ORDER_KEY = "order-" + secrets.token_hex(16)
 ADMIN_KEY = "admin-" + secrets.token_hex(16)
 ENV = {**os.environ, "SLOT211_API_KEYS": f"order-system:{ORDER_KEY},admin:{ADMIN_KEY}"}
-PG_URL = os.environ.get("SLOT211_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 RACE, REPLAY, EXPIRY, CRASH, PG_RACE = "BJ-WJ", "BJ-GM", "BJ-XD", "BJ-CYM", "BJ-ZGC"
 CAPACITY = 5
 CLIENTS = 64
@@ -281,27 +281,13 @@ def test_kill_9_loses_no_acknowledged_write_and_duplicates_none(tmp_path):
         server.stop()
 
 
-def pg_unreachable() -> str | None:
-    try:
-        import psycopg
-        with psycopg.connect(PG_URL, connect_timeout=3):
-            return None
-    except Exception as exc:
-        return f"no PostgreSQL server reachable at {PG_URL}: {exc}"
-
-
 @pytest.fixture
 def pg_url():
     reason = pg_unreachable()
     if reason:
         pytest.skip(reason)
-    import psycopg
-    schema = f"api_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with pg_test_schema() as url:
+        yield url
 
 
 @pytest.mark.parametrize("replicas", [1, 2])
