@@ -81,7 +81,7 @@ class DayPlan:
 
 
 def build_jobs(network: Network, sales: Iterable[Sale], day: date, time_limit: float,
-               seed: int = 0) -> tuple[list[StationJob], dict[str, WaveStop]]:
+               seed: int = 0) -> list[StationJob]:
     """Group the day's own-fleet sales into station-wave stops; pickup points are batched."""
     iso = day.isoformat()
     per_wave: dict[tuple[str, str], list[WaveStop]] = {}
@@ -104,17 +104,16 @@ def build_jobs(network: Network, sales: Iterable[Sale], day: date, time_limit: f
             per_wave.setdefault((sid, wid), []).append(
                 _pickup_point_stop(network, pid, f"{wid}:{k + 1}", part, wave.departure * 60.0,
                                    wave.latest_return * 60.0, day))
-    jobs, stops = [], {}
+    jobs = []
     for k, station in enumerate(sorted(network.stations.values(), key=lambda s: s.id)):
         waves = []
         for w in sorted(station.waves, key=lambda w: w.departure):
             ws = tuple(per_wave.get((station.id, w.id), ()))
-            stops.update((s.id, s) for s in ws)
             waves.append(WaveJob(w.id, w.departure * 60.0, w.latest_return * 60.0, ws))
         if any(w.stops for w in waves):
             jobs.append(StationJob(station.id, station.location, station.fleet, tuple(waves),
                                    time_limit, seed + 1000 * k))
-    return jobs, stops
+    return jobs
 
 
 def _door_stop(sale: Sale, service_minutes: float, dep: float, ret: float, day: date) -> WaveStop:
@@ -205,7 +204,7 @@ def plan_day(network: Network, sales: list[Sale], day: date, *, time_limit: floa
     import time
 
     started = time.perf_counter()
-    jobs, _ = build_jobs(network, sales, day, time_limit, seed)
+    jobs = build_jobs(network, sales, day, time_limit, seed)
     done = [0]
 
     def tick(_: StationResult) -> None:
