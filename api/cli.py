@@ -18,6 +18,15 @@ def main() -> None:
     """slot211 command line."""
 
 
+def _add_dispatch() -> None:
+    from .dispatch_cli import app as dispatch
+
+    app.add_typer(dispatch, name="dispatch")
+
+
+_add_dispatch()
+
+
 @app.command()
 def solve(
     path: Path = typer.Argument(..., exists=True, dir_okay=False,
@@ -192,6 +201,7 @@ def serve(
     from api.app import create_app
     from api.auth import ADMIN, KeyStore
     from slots.ledger import open_ledger
+    from slots.dispatch.service import Dispatcher
     from slots.service import SlotService
     from warehouses import load_network
 
@@ -203,6 +213,7 @@ def serve(
         quota_map = json.loads(quotas.read_text()) if quotas is not None else None
         ledger = open_ledger(db)
         service = SlotService(network, ledger, quotas=quota_map, hold_ttl=hold_ttl)
+        dispatcher = Dispatcher(network, ledger)
     except (ValueError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
@@ -212,11 +223,16 @@ def serve(
     try:
         started = time.perf_counter()
         service.warmup()
+        resumed = dispatcher.start()
+        if resumed:
+            typer.echo(f"resuming {len(resumed)} unfinished plan jobs", err=True)
         typer.echo(f"warm in {time.perf_counter() - started:.1f} s; serving on "
                    f"http://{host}:{port}", err=True)
-        uvicorn.run(create_app(service, key_store, production=production), host=host, port=port,
+        uvicorn.run(create_app(service, key_store, production=production, dispatcher=dispatcher),
+                    host=host, port=port,
                     workers=1, access_log=access_log, server_header=False, log_level="info")
     finally:
+        dispatcher.close()
         service.close()
         ledger.close()
 

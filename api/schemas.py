@@ -36,7 +36,7 @@ class OrderIn(BaseModel):
     weight_kg: Amount
     volume_m3: Amount
     parcels: int = Field(1, ge=1, le=10_000)
-    kind: Literal["delivery", "return"] = "delivery"
+    kind: Literal["delivery", "return", "exchange"] = "delivery"
     skus: list[Sku] = Field(default_factory=list)
     member_tier: int = Field(0, ge=0, le=3)
     wants: PromiseName | None = None
@@ -56,8 +56,8 @@ class OrderIn(BaseModel):
     @field_validator("skus")
     @classmethod
     def _delivery_has_skus(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        if not value and info.data.get("kind", "delivery") == "delivery":
-            raise ValueError("a delivery needs at least one SKU")
+        if not value and info.data.get("kind", "delivery") in ("delivery", "exchange"):
+            raise ValueError("a delivery or exchange needs at least one SKU")
         return value
 
     def to_order(self) -> Order:
@@ -225,8 +225,10 @@ class ErrorOut(BaseModel):
 ERROR_DESCRIPTIONS = {
     401: "Missing or unknown API key (UNAUTHENTICATED)",
     403: "The key's role may not call this endpoint (FORBIDDEN)",
-    404: "Unknown reservation or station (NOT_FOUND)",
-    409: "The ledger refused: SLOT_FULL, NOT_OFFERED, INFEASIBLE, EXPIRED, CANCELLED, KEY_REUSED",
+    404: "Unknown reservation, station, plan job or order (NOT_FOUND)",
+    406: "No representation matches the Accept header (NOT_ACCEPTABLE)",
+    409: "The ledger refused: SLOT_FULL, NOT_OFFERED, INFEASIBLE, EXPIRED, CANCELLED, KEY_REUSED; "
+         "or a plan changed meanwhile or is not done yet (CONFLICT)",
     413: "Request body over the size limit (TOO_LARGE)",
     422: "Invalid input (INVALID, UNKNOWN_SLOT) or a list over its limit (TOO_MANY), naming "
          "the field",

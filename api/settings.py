@@ -39,3 +39,8 @@ async def service(request: Request) -> Any:
 async def limits(request: Request) -> Limits:
     """The app's request limits."""
     return request.app.state.limits
+
+
+async def dispatcher(request: Request) -> Any:
+    """The dispatcher (slots/dispatch/service.py) the plan and ETA routers were mounted with."""
+    return request.app.state.dispatcher

@@ -45,7 +45,8 @@ def run_one(n: int, network_dir: str, day: date, seed: int, time_limit: float,
     plan = plan_day(network, sales, day, time_limit=time_limit, seed=seed, workers=workers)
     t3 = time.perf_counter()
     k = kpis(plan)
-    checked = check_day(json.loads(json.dumps(plan_dict(plan))), [o.id for o in orders], network)
+    checked = check_day(json.loads(json.dumps(plan_dict(plan))), [o.id for o in orders], network,
+                        orders)
     return {
         "orders": n, "wall_seconds": t3 - t0, "generate_seconds": t1 - t0,
         "checkout_seconds": t2 - t1, "plan_seconds": t3 - t2,
@@ -54,6 +55,8 @@ def run_one(n: int, network_dir: str, day: date, seed: int, time_limit: float,
         "violations": len(checked["violations"]), "violation_examples": checked["violations"][:5],
         "routes": k["routes"], "vehicles_used": k["vehicles_used"], "km": k["km"],
         "by_outcome": k["by_outcome"], "broken_by_reason": k["broken_by_reason"],
+        "cod_orders": sum(o.payment == "cod" for o in orders),
+        "exchanges": sum(o.kind == "exchange" for o in orders),
     }
 
 

@@ -1,15 +1,20 @@
 """Independent checker for a day plan (plan.json): it recomputes every route's schedule itself.
 
-It reads the network's data (station places, fleets, waves, pickup-point hours) but nothing the
-planner or the router computed except each route's stop order. From its own haversine travel
-times it judges every order against what was sold, and checks capacity, shifts and waves.
+It reads the network's data (station places, fleets and their skills, waves, pickup-point hours
+and capacities) and, if given, the input orders, but nothing the planner or the router computed
+except each route's stop order and loads. From its own haversine travel times it judges every
+order against what was sold, and checks capacity (with pickups and exchanges along the route),
+shifts, waves, cash on delivery on POS vehicles, and one stop per pickup point per wave within
+its hours and its daily parcel capacity.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from warehouses.geo import ROAD_FACTOR
 from warehouses.network import Network
@@ -17,6 +22,9 @@ from warehouses.network import Network
 EARTH_RADIUS_M = 6_371_008.8
 TOLERANCE_S = 1.0
 PROMISE_211 = ("211_same_day", "211_next_day")
+POS = "pos"  # the vehicle skill a cash-on-delivery door needs
+DOORS = ("door", "exchange")  # stops where a courier hands over goods (and may collect cash)
+LOAD_TOLERANCE = 1e-6
 
 
 def _metres(a: list[float], b: list[float]) -> float:
@@ -26,9 +34,16 @@ def _metres(a: list[float], b: list[float]) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h))) * ROAD_FACTOR
 
 
-def check_day(plan: dict, order_ids: list[str], network: Network) -> dict:
-    """Return {"violations": [...], "on_time_211": rate, ...} for a plan.json dict."""
+def check_day(plan: dict, order_ids: list[str], network: Network,
+              orders: Iterable[Any] | None = None) -> dict:
+    """Return {"violations": [...], "on_time_211": rate, ...} for a plan.json dict.
+
+    `orders` are the input orders (anything with id, payment, kind, weight_kg, volume_m3 and
+    parcels); with them, each stop's loads, kind and vehicle are checked against the orders
+    themselves (cash on delivery, exchanges), not against what the plan says about its stops.
+    """
     bad: list[str] = []
+    given = {o.id: o for o in orders} if orders is not None else {}
     seen = Counter(o["order"] for o in plan["orders"])
     for oid in order_ids:
         if seen[oid] != 1:
@@ -39,6 +54,8 @@ def check_day(plan: dict, order_ids: list[str], network: Network) -> dict:
     info = {o["order"]: o for o in plan["orders"]}
     on_route: dict[str, datetime] = {}
     busy: dict[str, list[tuple[datetime, datetime]]] = {}
+    point_stops: Counter = Counter()
+    point_parcels: Counter = Counter()
     for r in plan["routes"]:
         where = f"route {r['vehicle']} wave {r['wave']}"
         station = network.stations[r["station"]]
@@ -61,6 +78,12 @@ def check_day(plan: dict, order_ids: list[str], network: Network) -> dict:
             t += timedelta(seconds=_metres(here, s["location"]) / speed)
             lo = _earliest(s, info, network, dep)
             start = max(t, lo)
+            bad += _stop_faults(where, s, vt, station, given)
+            if s["kind"] == "pickup_point":
+                pid = _point_id(s)
+                point_stops[pid, r["wave"], day.date()] += 1
+                point_parcels[pid, day.date()] += _parcels(s, given)
+                bad += _hours_faults(where, s, network.pickup_points[pid], day, start)
             for oid in s["orders"]:
                 if oid in on_route:
                     bad.append(f"order {oid} is on two routes")
@@ -69,7 +92,8 @@ def check_day(plan: dict, order_ids: list[str], network: Network) -> dict:
                     bad.append(f"order {oid}: plan.orders says vehicle "
                                f"{info.get(oid, {}).get('vehicle')}, route says {r['vehicle']}")
             service = s["service_seconds"]
-            if s["kind"] in ("door", "return") and service < station.service_minutes * 60 - 1e-6:
+            if s["kind"] in ("door", "return", "exchange") and \
+                    service < station.service_minutes * 60 - 1e-6:
                 bad.append(f"{where}: stop {s['stop']} serves in {service}s, under the station's")
             t = start + timedelta(seconds=service)
             for k in range(3):
@@ -84,6 +108,13 @@ def check_day(plan: dict, order_ids: list[str], network: Network) -> dict:
                 vt.max_duration * 60 + TOLERANCE_S:
             bad.append(f"{where}: longer than the vehicle's max duration")
         busy.setdefault(r["vehicle"], []).append((datetime.fromisoformat(r["start"]), t))
+    for (pid, wave, day), n in sorted(point_stops.items()):
+        if n > 1:
+            bad.append(f"pickup point {pid}: {n} stops in wave {wave} on {day}, not one")
+    for (pid, day), n in sorted(point_parcels.items()):
+        if n > network.pickup_points[pid].capacity:
+            bad.append(f"pickup point {pid}: {n} parcels delivered on {day}, over its capacity "
+                       f"{network.pickup_points[pid].capacity}")
     for vid, spans in busy.items():
         spans.sort()
         for (a0, a1), (b0, b1) in zip(spans, spans[1:]):
@@ -111,11 +142,82 @@ def check_day(plan: dict, order_ids: list[str], network: Network) -> dict:
     }
 
 
+def _stop_faults(where: str, stop: dict, vt: Any, station: Any, given: dict) -> list[str]:
+    """What is wrong with one stop on its vehicle: skills, an exchange without both loads, and
+    (with the input orders) loads, kind, COD service time and COD without a POS terminal."""
+    out = []
+    name = f"{where}: stop {stop['stop']}"
+    skills = set(vt.skills)
+    if not set(stop.get("skills", ())) <= skills:
+        out.append(f"{name} needs {sorted(stop['skills'])}, {vt.id} has {sorted(skills)}")
+    if stop["kind"] == "exchange" and not (stop["delivery"][2] > 0 and stop["pickup"][2] > 0):
+        out.append(f"{name}: an exchange must deliver and pick up, got delivery "
+                   f"{stop['delivery']} and pickup {stop['pickup']}")
+    orders = [given[o] for o in stop["orders"] if o in given]
+    if not orders:
+        return out
+    cod = [o.id for o in orders if o.payment == "cod" and o.kind != "return"]
+    if cod and stop["kind"] in DOORS:
+        if POS not in skills:
+            out.append(f"{name}: cash on delivery for {cod[0]} on {vt.id}, which has no POS terminal")
+        if stop["service_seconds"] < station.cod_service_minutes * 60 - 1e-6:
+            out.append(f"{name}: cash on delivery served in {stop['service_seconds']}s, under the "
+                       f"station's {station.cod_service_minutes} min")
+    want = _loads(stop["kind"], orders)
+    if want is None:
+        out.append(f"{name}: a {stop['kind']} stop for orders of kind "
+                   f"{sorted({o.kind for o in orders})}")
+    else:
+        for field, need in zip(("delivery", "pickup"), want):
+            if any(abs(a - b) > LOAD_TOLERANCE for a, b in zip(stop[field], need)):
+                out.append(f"{name}: {field} {stop[field]}, its orders need {list(need)}")
+    return out
+
+
+def _loads(kind: str, orders: list) -> tuple[tuple, tuple] | None:
+    """(delivery, pickup) the orders need at a stop of this kind; None if they do not belong."""
+    total = tuple(sum(getattr(o, f) for o in orders) for f in ("weight_kg", "volume_m3", "parcels"))
+    none = (0.0, 0.0, 0)
+    kinds = {o.kind for o in orders}
+    if kind == "pickup_point" and kinds == {"delivery"}:
+        return total, none
+    if len(orders) != 1:
+        return None
+    return {("door", "delivery"): (total, none), ("return", "return"): (none, total),
+            ("exchange", "exchange"): (total, total)}.get((kind, orders[0].kind))
+
+
+def _point_id(stop: dict) -> str:
+    return stop["stop"][len("PP:"):].rsplit(":", 1)[0]
+
+
+def _parcels(stop: dict, given: dict) -> int:
+    """Parcels left at a pickup point: the input orders' if known, else the stop's delivery."""
+    if all(o in given for o in stop["orders"]):
+        return sum(given[o].parcels for o in stop["orders"])
+    return int(round(stop["delivery"][2]))
+
+
+def _hours_faults(where: str, stop: dict, point: Any, day: datetime, start: datetime) -> list[str]:
+    """A pickup point's stop must start (recomputed and as planned) while the point is open."""
+    opens = day + timedelta(minutes=point.opens)
+    closes = day + timedelta(minutes=point.closes)
+    slack = timedelta(seconds=TOLERANCE_S)
+    out = []
+    for what, at in (("recomputed", start), ("planned", datetime.fromisoformat(stop["start"]))):
+        if not opens - slack <= at <= closes + slack:
+            out.append(f"{where}: stop {stop['stop']} {what} start {at:%H:%M:%S} outside "
+                       f"{point.id}'s hours {opens:%H:%M}-{closes:%H:%M}")
+    if any(abs(a - b) > 1e-9 for a, b in zip(stop["location"], point.location)):
+        out.append(f"{where}: stop {stop['stop']} is not at {point.id}")
+    return out
+
+
 def _earliest(stop: dict, info: dict, network: Network, dep: datetime) -> datetime:
     """The earliest service start the promise allows: a timed window's start, or opening hours."""
     lo = dep
     if stop["kind"] == "pickup_point":
-        pid = stop["stop"].split(":")[1]
+        pid = _point_id(stop)
         lo = max(lo, dep.replace(hour=0, minute=0) + timedelta(minutes=network.pickup_points[pid].opens))
     for oid in stop["orders"]:
         w = info.get(oid, {}).get("window")

@@ -23,7 +23,8 @@ def choose(order: Order, offered: Sequence[Promise]) -> Sale:
 
     The customer's `wants` if offered (timed: its first window); else the first offered of
     PREFERENCE (door 211 before a pickup point, own fleet before a carrier); else a timed window;
-    else the not-offered third-party (or return) promise.
+    else the not-offered third-party (or return) promise. An exchange never takes a pickup point
+    or a carrier; with no door promise it gets a not-offered 211_next_day with every door reason.
     """
     on = [p for p in offered if p.offered]
     if order.kind == "return":
@@ -39,9 +40,19 @@ def choose(order: Order, offered: Sequence[Promise]) -> Sale:
     timed = [p for p in on if p.type == PromiseType.TIMED]
     if timed:
         return _sale(order, timed[0])
+    if order.kind == "exchange":
+        return _sale(order, _no_door_promise(offered))
     third = [p for p in offered if p.type == PromiseType.THIRD_PARTY]
     return _sale(order, third[0] if third
                  else Promise(PromiseType.THIRD_PARTY, False, (Reason.NO_CARRIER,)))
+
+
+def _no_door_promise(quoted: Sequence[Promise]) -> Promise:
+    """An exchange with no door promise: a not-offered 211_next_day carrying every door reason."""
+    door = (PromiseType.SAME_DAY, PromiseType.NEXT_DAY, PromiseType.TIMED)
+    reasons = [r for p in quoted if p.type in door for r in p.reasons]
+    return Promise(PromiseType.NEXT_DAY, False,
+                   tuple(dict.fromkeys(reasons)) or (Reason.OUT_OF_SERVICE_AREA,))
 
 
 def _sale(order: Order, promise: Promise) -> Sale:
@@ -53,14 +64,15 @@ def _sale(order: Order, promise: Promise) -> Sale:
 
 
 def book(booked: MutableMapping[tuple[str, str, str], int], sale: Sale) -> None:
-    """Count a sale: one door stop on its wave, and one parcel at its pickup point on the deadline's date."""
+    """Count a sale: one door stop on its wave, and its parcels at its pickup point on the
+    deadline's date."""
     if sale.wave is not None:
         key = wave_key(sale.station, sale.wave_date, sale.wave)
         booked[key] = booked.get(key, 0) + 1
     promise = sale.promise
     if promise.offered and promise.pickup_point is not None:
         key = pickup_key(promise.pickup_point, promise.deadline.date().isoformat())
-        booked[key] = booked.get(key, 0) + 1
+        booked[key] = booked.get(key, 0) + sale.order.parcels
 
 
 def simulate_checkout(orders: Iterable[Order], network: Any) -> list[Sale]:

@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable, Iterable
 
+from warehouses.model import Station
 from warehouses.network import Network
 
-from .model import PromiseType, Reason, Sale
+from .model import Order, PromiseType, Reason, Sale
 from .station_day import StationResult, run_station
-from .waves import (DROP_PENALTY, PICKUP_HANDOVER_SECONDS, PICKUP_PER_ORDER_SECONDS, RETURN_PENALTY,
-                    StationJob, WaveJob, WaveStop, at_seconds, seconds)
+from .waves import (DROP_PENALTY, POS, RETURN_PENALTY, Member, StationJob, WaveJob, WaveStop,
+                    at_seconds, pickup_point_stop, seconds)
 
 ON_TIME_SLACK = 1.0  # seconds of rounding tolerated when judging on time
-BATCH_SHARE = 0.5  # a pickup point's batch is cut into stops of at most this share of a vehicle
 
 
 class Outcome:
@@ -63,7 +63,7 @@ class RouteResult:
     speed_kmh: float
     start: datetime
     end: datetime
-    stops: tuple[dict, ...]  # {stop, orders, location, arrival, start, departure, load}
+    stops: tuple[dict, ...]  # {stop, orders, kind, location, arrival, start, departure, skills, load, ...}
     distance_km: float
     cost: float
     wave_departure: datetime
@@ -82,7 +82,8 @@ class DayPlan:
 
 def build_jobs(network: Network, sales: Iterable[Sale], day: date, time_limit: float,
                seed: int = 0) -> list[StationJob]:
-    """Group the day's own-fleet sales into station-wave stops; pickup points are batched."""
+    """Group the day's own-fleet sales into station-wave stops: one per door, and one per pickup
+    point per wave holding every order sold for it (run_station cuts it to the point's room)."""
     iso = day.isoformat()
     per_wave: dict[tuple[str, str], list[WaveStop]] = {}
     batches: dict[tuple[str, str, str], list[Sale]] = {}
@@ -95,15 +96,14 @@ def build_jobs(network: Network, sales: Iterable[Sale], day: date, time_limit: f
             batches.setdefault((sale.station, sale.wave, sale.promise.pickup_point), []).append(sale)
             continue
         per_wave.setdefault((sale.station, sale.wave), []).append(
-            _door_stop(sale, station.service_minutes, wave.departure * 60.0,
-                       wave.latest_return * 60.0, day))
+            _door_stop(sale, station, wave.departure * 60.0, wave.latest_return * 60.0, day))
     for (sid, wid, pid), group in batches.items():
-        station = network.stations[sid]
-        wave = next(w for w in station.waves if w.id == wid)
-        for k, part in enumerate(_split(group, station)):
-            per_wave.setdefault((sid, wid), []).append(
-                _pickup_point_stop(network, pid, f"{wid}:{k + 1}", part, wave.departure * 60.0,
-                                   wave.latest_return * 60.0, day))
+        wave = next(w for w in network.stations[sid].waves if w.id == wid)
+        dues = [seconds(s.due, day) for s in group if s.due is not None]
+        per_wave.setdefault((sid, wid), []).append(pickup_point_stop(
+            network.pickup_points[pid], wid, [s.order.id for s in group],
+            [_member(s.order) for s in group], min(dues) if dues else None,
+            wave.departure * 60.0, wave.latest_return * 60.0))
     jobs = []
     for k, station in enumerate(sorted(network.stations.values(), key=lambda s: s.id)):
         waves = []
@@ -112,60 +112,41 @@ def build_jobs(network: Network, sales: Iterable[Sale], day: date, time_limit: f
             waves.append(WaveJob(w.id, w.departure * 60.0, w.latest_return * 60.0, ws))
         if any(w.stops for w in waves):
             jobs.append(StationJob(station.id, station.location, station.fleet, tuple(waves),
-                                   time_limit, seed + 1000 * k))
+                                   time_limit, seed + 1000 * k,
+                                   tuple(network.pickup_points_of(station.id))))
     return jobs
 
 
-def _door_stop(sale: Sale, service_minutes: float, dep: float, ret: float, day: date) -> WaveStop:
+def _member(order: Order) -> Member:
+    return (order.weight_kg, order.volume_m3, order.parcels, order.member_tier)
+
+
+def _door_stop(sale: Sale, station: Station, dep: float, ret: float, day: date) -> WaveStop:
+    """An order's own stop: a delivery, a return to collect, or an exchange (both at once).
+
+    A cash-on-delivery delivery takes the station's COD service time and needs a POS vehicle."""
     o = sale.order
     due = seconds(sale.due, day) if sale.due is not None else None
     early = seconds(sale.window[0], day) if sale.window else None
     is_return = o.kind == "return"
     load = (o.weight_kg, o.volume_m3, o.parcels)
+    none = (0.0, 0.0, 0)
     lo = max(dep, early) if early is not None else dep
     hi = min(ret, due) if due is not None and not is_return else ret
     if hi <= lo:
         lo, hi = dep, ret
+    cod = o.payment == "cod" and not is_return
     return WaveStop(
         id=o.id, orders=(o.id,), location=o.location,
-        delivery=(0.0, 0.0, 0) if is_return else load, pickup=load if is_return else (0.0, 0.0, 0),
-        service=service_minutes * 60.0, window=(lo, hi), due=ret if is_return else due,
+        delivery=none if is_return else load,
+        pickup=load if o.kind in ("return", "exchange") else none,
+        service=(station.cod_service_minutes if cod else station.service_minutes) * 60.0,
+        window=(lo, hi), due=ret if is_return else due,
         early=early, penalty=RETURN_PENALTY if is_return else DROP_PENALTY,
-        priority=o.member_tier, kind="return" if is_return else "door")
+        priority=o.member_tier, kind=_KINDS.get(o.kind, "door"), skills=(POS,) if cod else ())
 
 
-def _split(group: list[Sale], station) -> list[list[Sale]]:
-    """A pickup point's batch in parts that each fill at most half the largest vehicle."""
-    big = max(station.fleet, key=lambda v: (v.weight_kg, v.volume_m3, v.parcels))
-    limit = (big.weight_kg * BATCH_SHARE, big.volume_m3 * BATCH_SHARE, big.parcels * BATCH_SHARE)
-    parts: list[list[Sale]] = [[]]
-    load = [0.0, 0.0, 0.0]
-    for s in group:
-        o = s.order
-        add = (o.weight_kg, o.volume_m3, o.parcels)
-        if parts[-1] and any(load[i] + add[i] > limit[i] for i in range(3)):
-            parts.append([])
-            load = [0.0, 0.0, 0.0]
-        parts[-1].append(s)
-        load = [load[i] + add[i] for i in range(3)]
-    return parts
-
-
-def _pickup_point_stop(network: Network, pid: str, wid: str, group: list[Sale], dep: float,
-                       ret: float, day: date) -> WaveStop:
-    pp = network.pickup_points[pid]
-    dues = [seconds(s.due, day) for s in group if s.due is not None]
-    lo, hi = max(dep, pp.opens * 60.0), min(ret, pp.closes * 60.0, *(dues or [ret]))
-    if hi <= lo:
-        lo, hi = dep, ret
-    return WaveStop(
-        id=f"PP:{pid}:{wid}", orders=tuple(s.order.id for s in group), location=pp.location,
-        delivery=(sum(s.order.weight_kg for s in group), sum(s.order.volume_m3 for s in group),
-                  sum(s.order.parcels for s in group)),
-        pickup=(0.0, 0.0, 0),
-        service=PICKUP_HANDOVER_SECONDS + PICKUP_PER_ORDER_SECONDS * len(group), window=(lo, hi),
-        due=min(dues) if dues else None, early=None, penalty=DROP_PENALTY * len(group),
-        priority=max(s.order.member_tier for s in group), kind="pickup_point")
+_KINDS = {"delivery": "door", "return": "return", "exchange": "exchange"}
 
 
 def _warm() -> None:
@@ -228,20 +209,21 @@ def assemble(network: Network, sales: list[Sale], day: date,
         station = network.stations[res.station]
         fleet = {vt.id: vt for vt in station.fleet}
         waves = {w.id: w for w in station.waves}
-        fate_of = {f.stop.id: f for f in res.fates}
+        stop_of = {f.stop.id: f.stop for f in res.fates if f.wave is not None}
+        fate_of = {oid: f for f in res.fates for oid in f.covers}
         for r in res.routes:
             vt = fleet[r.vehicle_type]
             stops = []
             for seq, leg in enumerate(r.legs, start=1):
-                fate = fate_of[leg.stop]
-                where.update((oid, (fate, r, seq, leg)) for oid in fate.stop.orders)
-                stops.append({"stop": leg.stop, "orders": list(fate.stop.orders),
-                              "kind": fate.stop.kind, "location": list(fate.stop.location),
+                stop = stop_of[leg.stop]
+                where.update((oid, (fate_of[oid], r, seq, leg)) for oid in stop.orders)
+                stops.append({"stop": leg.stop, "orders": list(stop.orders), "kind": stop.kind,
+                              "location": list(stop.location),
                               "arrival": at_seconds(leg.arrival, day),
                               "start": at_seconds(leg.start, day),
                               "departure": at_seconds(leg.departure, day),
-                              "service_seconds": fate.stop.service,
-                              "delivery": list(fate.stop.delivery), "pickup": list(fate.stop.pickup),
+                              "service_seconds": stop.service, "skills": list(stop.skills),
+                              "delivery": list(stop.delivery), "pickup": list(stop.pickup),
                               "load": list(leg.load)})
             w = waves[r.wave]
             route_out.append(RouteResult(
@@ -253,7 +235,7 @@ def assemble(network: Network, sales: list[Sale], day: date,
                 wave_return=at_seconds(w.latest_return * 60.0, day)))
         for f in res.fates:
             if f.wave is None:
-                where.update((oid, (f, None, None, None)) for oid in f.stop.orders)
+                where.update((oid, (f, None, None, None)) for oid in f.covers)
     carrier = min(network.carriers.values(), key=lambda c: c.cost_per_parcel, default=None)
     out = [_judge(s, where.get(s.order.id), day, carrier) for s in sales]
     return DayPlan(day=day, orders=tuple(out), routes=tuple(route_out), stats={})

@@ -1,12 +1,14 @@
 """Seeded synthetic orders for one delivery day: a two-peak day curve, a realistic mix, real areas.
 
 Every distribution is a named constant below; docs/orders.md describes them. Same arguments, same
-orders: all randomness comes from one numpy Generator seeded with `seed`.
+orders: all randomness comes from numpy Generators seeded with `seed` (exchanges from their own
+stream, so they leave every other order as it would be without them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +29,9 @@ HOURLY_WEIGHTS = (  # relative order rate in each hour of the day, 00h..23h
 DEFAULT_CUTOFF = 11 * 60  # minutes; used when the city sets no same_day_cutoff
 
 RETURN_SHARE = 0.06
-COD_SHARE = 0.30  # of deliveries; returns are prepaid and paid at submission
+EXCHANGE_SHARE = 0.02  # of all orders, drawn among the non-returns
+EXCHANGE_STREAM = 1  # the exchanges' generator is seeded with (seed, EXCHANGE_STREAM)
+COD_SHARE = 0.30  # of deliveries; returns and exchanges are prepaid and paid at submission
 LATE_PAYER_SHARE = 0.05  # of prepaid deliveries: pay 1-3 hours after submitting
 PAY_DELAY_MIN_S = 20
 PAY_DELAY_MEAN_S = 150  # exponential, on top of the minimum
@@ -80,21 +84,37 @@ def generate_orders(network: Network, n: int, day: date, seed: int, *,
     tiers = rng.choice(len(MEMBER_TIER_SHARES), n, p=MEMBER_TIER_SHARES)
     wants = _wants(is_return, rng)
     lat, lon = _locations(regions, where, station, rng)
+    is_exchange = _exchanges(is_return, seed)
 
     base = np.datetime64(datetime.combine(day - timedelta(days=1), time()), "s")
     submitted_at = (base + submitted.astype("timedelta64[s]")).tolist()
     paid_at = (base + paid.astype("timedelta64[s]")).tolist()
     columns = (lat.tolist(), lon.tolist(), weight.tolist(), volume.tolist(), parcels.tolist(),
-               tiers.tolist(), is_return.tolist(), cod.tolist())
+               tiers.tolist(), is_return.tolist(), cod.tolist(), is_exchange.tolist())
     orders = []
     for number, i in enumerate(np.argsort(submitted, kind="stable").tolist(), start=1):
-        la, lo, w, v, p, t, ret, c = (column[i] for column in columns)
-        orders.append(Order(
+        la, lo, w, v, p, t, ret, c, x = (column[i] for column in columns)
+        order = Order(
             id=f"O{day:%Y%m%d}-{number:06d}", city=cities[i], submitted_at=submitted_at[i],
             payment="cod" if c else "prepaid", location=(la, lo), weight_kg=w, volume_m3=v,
             parcels=p, skus=skus[i], member_tier=t, kind="return" if ret else "delivery",
-            paid_at=None if c else paid_at[i], wants=wants[i]))
+            paid_at=None if c else paid_at[i], wants=wants[i])
+        orders.append(_as_exchange(order) if x else order)
     return orders
+
+
+def _exchanges(is_return: np.ndarray, seed: int) -> np.ndarray:
+    """Which orders are exchanges: EXCHANGE_SHARE of all, among the non-returns, from their own
+    stream (seeded with (seed, EXCHANGE_STREAM))."""
+    draw = np.random.default_rng([seed, EXCHANGE_STREAM]).random(len(is_return))
+    return ~is_return & (draw < EXCHANGE_SHARE / (1.0 - RETURN_SHARE))
+
+
+def _as_exchange(order: Order) -> Order:
+    """A drawn delivery turned into an exchange: nothing to collect, so prepaid, its clock kept
+    (paid at its drawn clock); it keeps a wish for a timed window, not for a pickup point."""
+    return replace(order, kind="exchange", payment="prepaid", paid_at=order.clock,
+                   wants=order.wants if order.wants == PromiseType.TIMED else None)
 
 
 def _stations(network: Any, city: str | None) -> list[Any]:

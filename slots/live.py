@@ -29,13 +29,12 @@ from routing.schedule import NEVER
 from warehouses.geo import ROAD_FACTOR
 from warehouses.model import PickupPoint, Station, Wave
 
-from .dayplan import BATCH_SHARE
 from .model import Order
 from .waves import (MIN_VEHICLE_SECONDS, PICKUP_HANDOVER_SECONDS, PICKUP_PER_ORDER_SECONDS,
-                    wave_vehicle_type)
+                    PICKUP_PREFIX, POS, can_serve, pickup_stop_id, wave_vehicle_type)
 
 DIMENSIONS = ("weight", "volume", "parcels")
-BATCH_PREFIX = "PP:"  # stop id of a pickup point's batch part: "PP:<pickup point id>:<n>"
+BATCH_PREFIX = PICKUP_PREFIX  # a pickup point's one stop in the wave: "PP:<point id>:<wave id>"
 INITIAL_NODES = 64
 REBUILD_RESTARTS = 4  # randomised regret constructions tried when a rebuild leaves orders out
 NOISES = (0.1, 0.3, 1.0)
@@ -48,7 +47,7 @@ class Member:
     """One order committed to a plan under `ref` (the service uses the reservation's key).
 
     `window` is (earliest, due) of the promise, None for open; with `pickup_point` set, the order
-    rides in that point's batch stop instead of its own door stop.
+    rides in that point's one stop of the wave instead of its own door stop.
     """
 
     ref: str
@@ -63,7 +62,9 @@ class Insertion:
 
     `cost` is the routing objective's change (distance and driving-time cost of the cheapest
     vehicle, plus its fixed cost if it `opens` a new one); `km` the road distance added; `minutes`
-    the change in that vehicle's time on duty (driving, service and waiting).
+    the change in that vehicle's time on duty (driving, service and waiting). `moves`: a pickup
+    point's stop grows by moving to that place (its own vehicle cannot take the larger stop);
+    the marginal figures then count the whole plan's change.
     """
 
     cost: float
@@ -72,6 +73,7 @@ class Insertion:
     vehicle: int
     position: int
     opens: bool
+    moves: bool = False
 
 
 @dataclass
@@ -85,6 +87,7 @@ class _Node:
     service: float
     window: tuple[float, float]
     members: list[str] = field(default_factory=list)
+    skills: tuple[str, ...] = ()  # what the vehicle must have (a POS terminal for cash on delivery)
 
 
 class LivePlan:
@@ -100,7 +103,7 @@ class LivePlan:
         self._dep, self._ret = wave.departure * 60.0, wave.latest_return * 60.0
         self._fastest = max((v.speed_kmh for v in station.fleet), default=20.0)
         self._speed = self._fastest / 3.6
-        self.fleet = _wave_fleet(station, wave, self._fastest)
+        self.fleet, self._skills = _wave_fleet(station, wave, self._fastest)
         self._depot = routing.Depot(station.id, station.location, (self._dep, self._ret))
         vehicles = build_arrays(routing.Problem([self._depot], [], self.fleet,
                                                 dimensions=DIMENSIONS))
@@ -114,8 +117,8 @@ class LivePlan:
         self._km_cost = np.array([t.cost_per_km / 1000.0 for t in self.fleet], np.float64)
         self._hour_cost = np.array([t.cost_per_hour / 3600.0 for t in self.fleet], np.float64)
         big = max(station.fleet, key=lambda v: (v.weight_kg, v.volume_m3, v.parcels), default=None)
-        self._batch_limit = ((big.weight_kg * BATCH_SHARE, big.volume_m3 * BATCH_SHARE,
-                              big.parcels * BATCH_SHARE) if big else (math.inf,) * 3)
+        self._batch_limit = ((big.weight_kg, big.volume_m3, big.parcels) if big
+                             else (math.inf,) * 3)
         self._alloc_arrays(max(2, capacity))
         self._reset()
 
@@ -140,7 +143,7 @@ class LivePlan:
             return sorted(r for u in self._unplaced for r in self._refs_of(u))
 
     def routes(self) -> list[list[str]]:
-        """Each vehicle's stops in order: member refs, or "PP:<point>:<n>" for a batch part."""
+        """Each vehicle's stops in order: member refs, or "PP:<point>:<wave>" for a pickup point."""
         with self.lock:
             R, lens = self._S[0], self._S[1]
             return [[self._nodes[int(u)].id for u in R[v, 1:lens[v] + 1]]
@@ -184,7 +187,13 @@ class LivePlan:
             insertion, node, u = found
             member = Member(ref, order, window, pickup_point)
             node.members.append(ref)
-            if u >= 0:
+            if u >= 0 and insertion.moves:
+                v, p = locate(self._S, u)
+                remove_range(self._D, self._S, v, p, 1)
+                self._nodes[u] = node
+                self._write(u, node, fill=False)
+                insert_at(self._D, self._S, insertion.vehicle, u, insertion.position)
+            elif u >= 0:
                 self._nodes[u] = node
                 self._write(u, node, fill=False)
                 update_route(self._D, self._S, insertion.vehicle)
@@ -193,7 +202,6 @@ class LivePlan:
                 if pickup_point is None:
                     node.id = ref
                 else:
-                    self._batch_serial += 1
                     self._batches.setdefault(pickup_point, []).append(u)
                 self._nodes[u] = node
                 self._write(u, node)
@@ -326,13 +334,19 @@ class LivePlan:
             stops = [routing.Stop(
                 id=n.id, location=n.location, delivery=dict(zip(DIMENSIONS, n.delivery)),
                 pickup=dict(zip(DIMENSIONS, n.pickup)), service_time=n.service,
-                windows=(n.window,)) for n in nodes]
+                windows=(n.window,), vehicle_types=self._types_for(n)) for n in nodes]
             locs = np.array([self.station.location] + [n.location for n in nodes], np.float64)
             dist = haversine_matrix(locs) * ROAD_FACTOR
             problem = routing.Problem([self._depot], stops, self.fleet, dimensions=DIMENSIONS,
                                       distance_matrix=dist, duration_matrix=dist / self._speed)
             initial = {v: r for v, r in enumerate(self.routes()) if r}
             return problem, initial
+
+    def _types_for(self, node: _Node) -> tuple[str, ...] | None:
+        """The wave's vehicle types that may serve the node (None: all of them)."""
+        allowed = tuple(t.id for t, skills in zip(self.fleet, self._skills)
+                        if can_serve(skills, node))
+        return None if len(allowed) == len(self.fleet) else allowed
 
     def vehicle_of(self, vehicle_type: str, index: int) -> int:
         """The plan's vehicle number for a routing.Route's (vehicle_type, vehicle)."""
@@ -372,7 +386,6 @@ class LivePlan:
         self._node_of: dict[str, int] = {}
         self._nodes: dict[int, _Node] = {}
         self._batches: dict[str, list[int]] = {}
-        self._batch_serial = 0
         self._unplaced: set[int] = set()
         self._free: list[int] = []
         self._n_hi = 1
@@ -388,12 +401,13 @@ class LivePlan:
         """Double the node capacity, keeping every array and route."""
         old = self._cap
         arrays = (self._rlat, self._rlon, self._dist, self._type_time, self._type_cost,
-                  self._service, self._delivery, self._pickup, self._tw_start, self._tw_end)
+                  self._service, self._delivery, self._pickup, self._tw_start, self._tw_end,
+                  self._allowed)
         old_S = self._S
         self._alloc_arrays(2 * old)
         for new, was in zip((self._rlat, self._rlon, self._dist, self._type_time,
                              self._type_cost, self._service, self._delivery, self._pickup,
-                             self._tw_start, self._tw_end), arrays):
+                             self._tw_start, self._tw_end, self._allowed), arrays):
             new[tuple(slice(0, s) for s in was.shape)] = was
         self._S = new_state(self._n_vehicles, self._cap, len(DIMENSIONS))
         self._S[0][:, :old + 2] = old_S[0]
@@ -436,6 +450,7 @@ class LivePlan:
         self._pickup[u] = [_load(x) for x in node.pickup]
         self._tw_start[u, 0] = math.ceil(node.window[0] * TIME_SCALE - 1e-6)
         self._tw_end[u, 0] = math.floor(node.window[1] * TIME_SCALE + 1e-6)
+        self._allowed[u] = [can_serve(skills, node) for skills in self._skills]
 
     def _seconds(self, at: datetime) -> float:
         return (at - self._midnight).total_seconds()
@@ -451,12 +466,15 @@ class LivePlan:
         load = (float(order.weight_kg), float(order.volume_m3), float(order.parcels))
         empty = (0.0, 0.0, 0.0)
         is_return = order.kind == "return"
+        cod = order.payment == "cod" and not is_return
+        minutes = self.station.cod_service_minutes if cod else self.station.service_minutes
         return _Node(ref, tuple(order.location), empty if is_return else load,
-                     load if is_return else empty, self.station.service_minutes * 60.0, (lo, hi))
+                     load if order.kind in ("return", "exchange") else empty, minutes * 60.0,
+                     (lo, hi), skills=(POS,) if cod else ())
 
     def _batch_node(self, pickup_point: str, members: Sequence[Member],
                     node_id: str) -> _Node | None:
-        """A part of a pickup point's batch: the members' loads, handover and per-order time."""
+        """A pickup point's one stop: the members' loads, handover and per-order time."""
         pp = self.points.get(pickup_point)
         if pp is None:
             raise ValueError(f"pickup_point: {pickup_point!r} is not served by {self.station.id}")
@@ -476,26 +494,28 @@ class LivePlan:
 
     def _find(self, order: Order, window: Window,
               pickup_point: str | None) -> tuple[Insertion, _Node, int] | None:
-        """The insertion, the node it would write, and the batch part it grows (-1: a new stop)."""
+        """The insertion, the node it would write, and the pickup point's stop it grows (-1: a
+        new stop). A point has one stop in the wave: an order that does not fit it is refused."""
         if self._unplaced:
             return None
         if pickup_point is not None:
             probe = Member("", order, window, pickup_point)
-            best = None
-            for u in self._batches.get(pickup_point, []):
+            parts = self._batches.get(pickup_point, [])
+            if parts:
+                u = parts[0]
                 part = self._nodes[u]
                 if not self._room_in(part, order):
-                    continue
+                    return None
                 node = self._batch_node(pickup_point, [self._members[r] for r in part.members]
                                         + [probe], part.id)
-                found = None if node is None else self._grow_test(u, node)
-                if found is not None and (best is None or found.minutes < best[0].minutes):
-                    node.members = list(part.members)
-                    best = (found, node, u)
-            if best is not None:
-                return best
+                found = None if node is None else (self._grow_test(u, node)
+                                                   or self._move_test(u, node))
+                if found is None:
+                    return None
+                node.members = list(part.members)
+                return found, node, u
             node = self._batch_node(pickup_point, [probe],
-                                    f"{BATCH_PREFIX}{pickup_point}:{self._batch_serial}")
+                                    pickup_stop_id(pickup_point, self.wave.id))
         else:
             node = self._door_node("", order, window)
         if node is None:
@@ -511,7 +531,7 @@ class LivePlan:
                          opens=bool(self._S[1][v] == 0)), node, -1
 
     def _room_in(self, part: _Node, order: Order) -> bool:
-        """Whether a batch part stays within its share of the largest vehicle with this order."""
+        """Whether a pickup point's stop still fits the largest vehicle with this order."""
         add = (order.weight_kg, order.volume_m3, order.parcels)
         return all(a + b <= c for a, b, c in zip(part.delivery, add, self._batch_limit))
 
@@ -530,11 +550,36 @@ class LivePlan:
         return Insertion(cost=0.0, km=0.0, minutes=dt / TIME_SCALE / 60.0, vehicle=int(v),
                          position=int(p - 1), opens=False)
 
+    def _move_test(self, u: int, node: _Node) -> Insertion | None:
+        """The cheapest place for routed stop u grown to `node`, taken off its own route first."""
+        v, p = locate(self._S, u)
+        if v < 0:
+            return None
+        S = tuple(x.copy() for x in self._S)
+        remove_range(self._D, S, v, p, 1)
+        saved = tuple(a[u].copy() for a in (self._service, self._delivery, self._pickup,
+                                            self._tw_start, self._tw_end, self._allowed))
+        self._write(u, node, fill=False)
+        try:
+            c, w, q, dd, dt = evaluate_insertion(self._D, S, self._vclass, u)
+            before, after = plan_totals(self._D, self._S), plan_totals(self._D, S)
+        finally:
+            for a, was in zip((self._service, self._delivery, self._pickup, self._tw_start,
+                               self._tw_end, self._allowed), saved):
+                a[u] = was
+        if w < 0:
+            return None
+        return Insertion(cost=(after[0] - before[0] + c) / COST_SCALE,
+                         km=(after[1] - before[1] + dd) / DIST_SCALE / 1000.0,
+                         minutes=(after[2] - before[2] + dt) / TIME_SCALE / 60.0,
+                         vehicle=int(w), position=int(q), opens=bool(S[1][w] == 0), moves=True)
+
     def _enter(self, m: Member) -> None:
         """Add a member's data without routing it (rebuild places the nodes afterwards).
 
-        A member whose window misses the wave (the hold checks prevent it) gets no stop: it is
-        kept as committed but never routed, so it cannot block the wave.
+        A member whose window misses the wave, or that would overfill its pickup point's one
+        stop (the hold checks prevent both), gets no stop: it is kept as committed but never
+        routed, so it cannot block the wave.
         """
         self._check_ref(m.ref)
         self._members[m.ref] = m
@@ -546,9 +591,12 @@ class LivePlan:
                 node = self._batch_node(m.pickup_point, [self._members[r] for r in last.members]
                                         + [m], last.id)
                 u = parts[-1] if node is not None else -1
+            if node is None and parts:
+                self._node_of[m.ref] = -1
+                return
             if node is None:
                 node = self._batch_node(m.pickup_point, [m],
-                                        f"{BATCH_PREFIX}{m.pickup_point}:{self._batch_serial}")
+                                        pickup_stop_id(m.pickup_point, self.wave.id))
         else:
             node = self._door_node(m.ref, m.order, m.window)
             if node is not None:
@@ -559,7 +607,6 @@ class LivePlan:
         if u < 0:
             u = self._alloc()
             if m.pickup_point is not None:
-                self._batch_serial += 1
                 self._batches.setdefault(m.pickup_point, []).append(u)
         self._node_of[m.ref] = u
         self._nodes[u] = node
@@ -606,15 +653,18 @@ class LivePlan:
         return list(self._nodes[u].members)
 
 
-def _wave_fleet(station: Station, wave: Wave, fastest: float) -> list[routing.VehicleType]:
-    """The station's vehicle types as they can work this wave (as slots/station_day.py builds them)."""
-    fleet = []
+def _wave_fleet(station: Station, wave: Wave, fastest: float
+                ) -> tuple[list[routing.VehicleType], list[tuple[str, ...]]]:
+    """The station's vehicle types as they can work this wave (as slots/station_day.py builds
+    them), and each one's skills."""
+    fleet, skills = [], []
     for vt in station.fleet:
         start = float(math.ceil(max(wave.departure * 60.0, vt.shift[0] * 60.0)))
         end = min(wave.latest_return * 60.0, vt.shift[1] * 60.0)
         if end - start > MIN_VEHICLE_SECONDS and vt.count > 0:
             fleet.append(wave_vehicle_type(vt, station.id, start, end, fastest))
-    return fleet
+            skills.append(vt.skills)
+    return fleet, skills
 
 
 def _load(x: float) -> int:

@@ -36,19 +36,25 @@ class Reason:
     NO_TIMED_WINDOWS = "NO_TIMED_WINDOWS"  # the station offers no timed windows
     NO_PICKUP_POINT = "NO_PICKUP_POINT"  # no pickup point near enough with room
     NOT_A_DELIVERY = "NOT_A_DELIVERY"  # a return: only a door pickup applies
+    DOOR_EXCHANGE_ONLY = "DOOR_EXCHANGE_ONLY"  # an exchange swaps items at the door: no pickup point or carrier
     NO_CARRIER = "NO_CARRIER"  # the network has no third-party carrier
     # Broken promises (the plan could not keep what was sold):
     PROMISE_BROKEN = "PROMISE_BROKEN"
     MOVED_TO_LATER_WAVE = "MOVED_TO_LATER_WAVE"
     HANDED_TO_CARRIER = "HANDED_TO_CARRIER"
+    NO_SKILLED_VEHICLE = "NO_SKILLED_VEHICLE"  # no vehicle in the wave has the skills the stop needs (a POS terminal)
+    PICKUP_POINT_FULL = "PICKUP_POINT_FULL"  # the pickup point's parcel capacity for the day is used up
+    PICKUP_STOP_FULL = "PICKUP_STOP_FULL"  # the point's one stop in the wave already fills the largest vehicle
+    PICKUP_POINT_CLOSED = "PICKUP_POINT_CLOSED"  # the wave cannot reach the point while it is open
 
 
 @dataclass(frozen=True)
 class Order:
-    """One customer order (or a return to collect) as checkout sees it.
+    """One customer order (or a return to collect, or an exchange) as checkout sees it.
 
     The 211 clock starts at submission for cash on delivery and at payment for prepaid orders.
-    `window_wanted` marks customers who want a timed window if one is offered.
+    `wants` names a promise type the customer prefers. An exchange delivers the order's items and
+    collects the same weight, volume and parcels back (like for like).
     """
 
     id: str
@@ -61,7 +67,7 @@ class Order:
     parcels: int = 1
     skus: tuple[str, ...] = ()
     member_tier: int = 0  # 0 regular .. 3 top; higher tiers get higher drop penalties
-    kind: str = "delivery"  # "delivery" | "return"
+    kind: str = "delivery"  # "delivery" | "return" | "exchange" (deliver the new item, collect the old)
     paid_at: datetime | None = None
     wants: str | None = None  # a promise type the customer prefers, if offered
 

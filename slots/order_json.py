@@ -12,7 +12,7 @@ from typing import Any
 from .model import Order
 
 PAYMENTS = ("cod", "prepaid")
-KINDS = ("delivery", "return")
+KINDS = ("delivery", "return", "exchange")
 FIELDS = ("id", "city", "submitted_at", "payment", "location", "weight_kg", "volume_m3", "parcels",
           "skus", "member_tier", "kind", "paid_at", "wants")
 REQUIRED = ("id", "city", "submitted_at", "payment", "location", "weight_kg", "volume_m3")
@@ -47,14 +47,14 @@ def order_from_dict(d: Any) -> Order:
     if not isinstance(skus, (list, tuple)):
         raise ValueError("skus: expected a list of strings")
     order = Order(
-        id=d["id"], city=d["city"], submitted_at=_datetime(d["submitted_at"], "submitted_at"),
+        id=d["id"], city=d["city"], submitted_at=parse_datetime(d["submitted_at"], "submitted_at"),
         payment=d["payment"], location=(_number(location[0], "location"),
                                         _number(location[1], "location")),
         weight_kg=_number(d["weight_kg"], "weight_kg"),
         volume_m3=_number(d["volume_m3"], "volume_m3"),
         parcels=d.get("parcels", 1), skus=tuple(skus), member_tier=d.get("member_tier", 0),
         kind=d.get("kind", "delivery"),
-        paid_at=None if d.get("paid_at") is None else _datetime(d["paid_at"], "paid_at"),
+        paid_at=None if d.get("paid_at") is None else parse_datetime(d["paid_at"], "paid_at"),
         wants=d.get("wants"))
     validate_order(order)
     return order
@@ -112,7 +112,8 @@ def _number(x: Any, name: str) -> float:
     return float(x)
 
 
-def _datetime(x: Any, name: str) -> datetime:
+def parse_datetime(x: Any, name: str) -> datetime:
+    """A naive local ISO 8601 datetime; a ValueError names `name` otherwise."""
     if not isinstance(x, str):
         raise ValueError(f"{name}: must be an ISO 8601 string, got {type(x).__name__}")
     try:

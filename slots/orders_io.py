@@ -23,7 +23,7 @@ COLUMNS = ("id", "city", "submitted_at", "paid_at", "payment", "lat", "lon", "we
 REQUIRED = frozenset(("id", "city", "submitted_at", "payment", "lat", "lon", "weight_kg",
                       "volume_m3"))
 PAYMENTS = ("cod", "prepaid")
-KINDS = ("delivery", "return")
+KINDS = ("delivery", "return", "exchange")
 MEMBER_TIERS = range(0, 4)
 SKU_SEPARATOR = ";"
 CSV_SUFFIXES = (".csv",)
@@ -190,8 +190,9 @@ def _parse(row: Mapping[str, Any]) -> Order:
         raise _Invalid(f"paid before submitted_at {submitted_at.isoformat()}", "paid_at", paid_at)
     if paid_at is not None and payment == "cod":
         raise _Invalid("a cash-on-delivery order has no paid_at", "paid_at", paid_at)
-    if kind == "delivery" and not skus:
-        raise _Invalid("a delivery needs at least one SKU", "skus", row.get("skus"))
+    if kind != "return" and not skus:
+        raise _Invalid(f"a{'n' if kind == 'exchange' else ''} {kind} needs at least one SKU",
+                       "skus", row.get("skus"))
     return Order(
         id=cell("id", _string),
         city=cell("city", _string),

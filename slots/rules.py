@@ -34,7 +34,8 @@ def promises(order: Order, network: Any, now: datetime,
              booked: Booked | None = None) -> list[Promise]:
     """Every promise type for an order, offered or not with reasons, in PromiseType.ALL order.
 
-    A return gets a single RETURN promise. `now` is when the quote is asked; it starts the clock
+    A return gets a single RETURN promise; an exchange is quoted like a delivery, but only its
+    door promises can be offered. `now` is when the quote is asked; it starts the clock
     of a prepaid order not yet paid. `booked` counts what is already sold (see slots.capacity).
     """
     return Quoter(network).quote(order, now, booked)
@@ -228,6 +229,8 @@ class Quoter:
     def pickup(self, facts: Facts, booked: Booked) -> Promise:
         """The nearest pickup point within PICKUP_RADIUS_KM with room, reached before it closes."""
         kind = PromiseType.PICKUP_POINT
+        if facts.order.kind == "exchange":
+            return Promise(kind, False, (Reason.DOOR_EXCHANGE_ONLY,))
         station = facts.station
         day = promise_day(facts.clock, facts.city)
         reasons = [Reason.OUT_OF_SERVICE_AREA] if station is None else []
@@ -238,7 +241,7 @@ class Quoter:
         points: list[PickupPoint] = []
         if station is not None:
             points = [pp for pp in self.points_near(station, facts.order.location)
-                      if has_room(pp, day, booked)]
+                      if has_room(pp, day, booked, facts.order.parcels)]
             if not points:
                 reasons.append(Reason.NO_PICKUP_POINT)
         if reasons:
@@ -276,6 +279,8 @@ class Quoter:
     def third_party(self, facts: Facts) -> Promise:
         """The cheapest carrier, due at 22:00 on the clock's date plus its lead days."""
         kind = PromiseType.THIRD_PARTY
+        if facts.order.kind == "exchange":
+            return Promise(kind, False, (Reason.DOOR_EXCHANGE_ONLY,))
         carrier = self._carrier
         if carrier is None:
             return Promise(kind, False, (Reason.NO_CARRIER,))
@@ -302,10 +307,11 @@ class Quoter:
                        station=station.id, wave=wave.id, wave_date=iso)
 
 
-def has_room(pp: PickupPoint, day: date, booked: Booked) -> bool:
-    """True if the point holds fewer parcels than its capacity on the day it closes (the deadline's date)."""
+def has_room(pp: PickupPoint, day: date, booked: Booked, parcels: int = 1) -> bool:
+    """True if `parcels` more fit within the point's parcel capacity on the day it closes (the
+    deadline's date)."""
     closing_day = at(day, pp.closes).date().isoformat()
-    return booked.get(pickup_key(pp.id, closing_day), 0) < pp.capacity
+    return booked.get(pickup_key(pp.id, closing_day), 0) + parcels <= pp.capacity
 
 
 def _area_reasons(facts: Facts) -> list[str]:

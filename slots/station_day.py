@@ -1,11 +1,14 @@
 """Route one station's day, wave by wave: vehicles are reused once back, and stops a wave could
-not take move to the next wave (or, after the last, to a carrier). Runs inside a worker process.
+not take move to the next wave (or, after the last, to a carrier). Each pickup point gets one stop
+per wave, cut to its parcel capacity for the day and to the largest vehicle; a stop goes only on
+vehicles with the skills it needs. Runs inside a worker process.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Callable
 
 import numpy as np
 
@@ -13,12 +16,16 @@ import routing
 from routing.matrix import haversine_matrix
 from warehouses.geo import ROAD_FACTOR, haversine_km
 
-from .waves import MIN_VEHICLE_SECONDS, StationJob, WaveJob, WaveStop, wave_vehicle_type
+from .model import Reason
+from .waves import (DROP_PENALTY, MIN_VEHICLE_SECONDS, PICKUP_HANDOVER_SECONDS,
+                    PICKUP_PER_ORDER_SECONDS, StationJob, WaveJob, WaveStop, can_serve, point_of,
+                    pickup_point_stop, wave_vehicle_type)
 
 TURNAROUND = 15 * 60.0  # seconds to reload a vehicle between two waves
 DIMENSIONS = ("weight", "volume", "parcels")
 SECONDS_PER_STOP = 0.006  # search time per stop in a wave, up to the job's time limit
 MIN_SECONDS = 0.3
+HANDED_OVER = "/carrier"  # suffix of the stop that holds a pickup point's orders left for a carrier
 
 
 @dataclass(frozen=True)
@@ -48,12 +55,22 @@ class StationRoute:
 
 @dataclass(frozen=True)
 class StopFate:
-    """Where a stop ended up: routed in a wave (maybe a later one), or handed to a carrier."""
+    """Where a stop's orders ended up: routed in a wave (maybe a later one), or handed to a carrier.
+
+    `orders` are the orders of `stop` this fate covers (() for all of them): a pickup point's
+    stop gathers orders sold for different waves, each keeping its own planned wave and reasons.
+    """
 
     stop: WaveStop
     planned_wave: str
     wave: str | None  # None: handed to a carrier
     reasons: tuple[str, ...]
+    orders: tuple[str, ...] = ()
+
+    @property
+    def covers(self) -> tuple[str, ...]:
+        """The orders this fate is for."""
+        return self.orders or self.stop.orders
 
 
 @dataclass(frozen=True)
@@ -64,8 +81,15 @@ class StationResult:
     seconds: float
 
 
-def run_station(job: StationJob) -> StationResult:
-    """Solve the station's waves in order and account for every stop exactly once."""
+Item = tuple[WaveStop, str, tuple[str, ...]]  # a stop to route, its planned wave, why it moved
+
+
+def run_station(job: StationJob, on_wave: Callable[[str, int, int, float], None] | None = None
+                ) -> StationResult:
+    """Solve the station's waves in order and account for every order exactly once.
+
+    `on_wave(wave, done, total, cost)` is told after each wave, with the route cost so far.
+    """
     import time as _time
 
     started = _time.perf_counter()
@@ -74,28 +98,161 @@ def run_station(job: StationJob) -> StationResult:
              for vt in job.fleet for k in range(vt.count)}
     types = {vid: vt for vt in job.fleet for k in range(vt.count)
              for vid in [f"{job.station}-{vt.id}-{k + 1:02d}"]}
+    points = _PointDay(job)
     routes: list[StationRoute] = []
     fates: list[StopFate] = []
-    carried: list[tuple[WaveStop, str, tuple[str, ...]]] = []
+    carried: list[Item] = []
     for i, wave in enumerate(job.waves):
-        todo = [(s, wave.wave, ()) for s in wave.stops]
-        for stop, planned, why in carried:
-            todo.append((_retime(stop, wave, job.location, fastest), planned, why))
-        carried = []
-        if not todo:
+        last = i + 1 == len(job.waves)
+        doors: list[Item] = [(s, wave.wave, ()) for s in wave.stops if s.kind != "pickup_point"]
+        doors += [(_retime(s, wave, job.location, fastest), planned, why)
+                  for s, planned, why in carried if s.kind != "pickup_point"]
+        batches, held = points.consolidate(
+            wave, [(s, wave.wave, ()) for s in wave.stops if s.kind == "pickup_point"]
+            + [item for item in carried if item[0].kind == "pickup_point"])
+        carried = [] if last else held
+        left: list[Item] = held if last else []
+        stops = [s for s, _, _ in doors] + [s for s, _ in batches]
+        if not stops:
+            fates += points.hand_over(left)
+            if on_wave is not None:
+                on_wave(wave.wave, i + 1, len(job.waves), sum(r.cost for r in routes))
             continue
-        wave_routes, left = _solve_wave(job, wave, [s for s, _, _ in todo], ready, types, fastest,
-                                        seed=job.seed + i)
+        wave_routes, dropped = _solve_wave(job, wave, stops, ready, types, fastest,
+                                           seed=job.seed + i)
         routes += wave_routes
         routed = {leg.stop for r in wave_routes for leg in r.legs}
-        for stop, planned, why in todo:
+        for stop, planned, why in doors:
             if stop.id in routed:
                 fates.append(StopFate(stop, planned, wave.wave, why))
-            elif i + 1 < len(job.waves):
-                carried.append((stop, planned, why or (left[stop.id],)))
+            elif last:
+                fates.append(StopFate(stop, planned, None, why or (dropped[stop.id],)))
             else:
-                fates.append(StopFate(stop, planned, None, why or (left[stop.id],)))
+                carried.append((stop, planned, why or (dropped[stop.id],)))
+        for stop, taken in batches:
+            if stop.id in routed:
+                points.deliver(stop)
+                fates += _fates(stop, taken, wave.wave)
+            else:
+                (left if last else carried).extend(
+                    (u, p, why or (dropped[stop.id],)) for u, p, why in taken)
+        fates += points.hand_over(left)
+        if on_wave is not None:
+            on_wave(wave.wave, i + 1, len(job.waves), sum(r.cost for r in routes))
     return StationResult(job.station, tuple(routes), tuple(fates), _time.perf_counter() - started)
+
+
+def _fates(stop: WaveStop, taken: list[Item], wave: str | None) -> list[StopFate]:
+    """A pickup point's stop's fates: one per (planned wave, reasons) among its orders."""
+    by: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for unit, planned, why in taken:
+        by.setdefault((planned, why), []).extend(unit.orders)
+    if len(by) == 1:
+        (planned, why), = by
+        return [StopFate(stop, planned, wave, why)]
+    return [StopFate(stop, planned, wave, why, tuple(orders))
+            for (planned, why), orders in by.items()]
+
+
+def _units(stop: WaveStop) -> list[WaveStop]:
+    """A pickup point's stop as one-order stops (same id, window and due), to be regrouped; a
+    stop without per-order `members` stays whole."""
+    if len(stop.members) != len(stop.orders):
+        return [stop]
+    return [replace(stop, orders=(oid,), members=(m,), delivery=(m[0], m[1], m[2]),
+                    service=PICKUP_HANDOVER_SECONDS + PICKUP_PER_ORDER_SECONDS,
+                    penalty=DROP_PENALTY, priority=m[3])
+            for oid, m in zip(stop.orders, stop.members)]
+
+
+def _members_of(unit: WaveStop) -> tuple[tuple[float, float, int, int], ...]:
+    """A unit's members aligned with its orders (a whole stop's load on its first order)."""
+    if len(unit.members) == len(unit.orders):
+        return unit.members
+    first = (*unit.delivery, unit.priority)
+    return (first,) + ((0.0, 0.0, 0, unit.priority),) * (len(unit.orders) - 1)
+
+
+class _PointDay:
+    """A station's pickup points over its day: the parcels delivered to each so far, and the one
+    stop per point per wave, cut to the point's room for the day and to the largest vehicle."""
+
+    def __init__(self, job: StationJob) -> None:
+        self.points = {p.id: p for p in job.pickup_points}
+        big = max(job.fleet, key=lambda v: (v.weight_kg, v.volume_m3, v.parcels))
+        self.limit = (big.weight_kg, big.volume_m3, big.parcels)
+        self.delivered: dict[str, int] = {}
+        self.order = {w.wave: k for k, w in enumerate(job.waves)}
+        self.waves = {w.wave: w for w in job.waves}
+
+    def hand_over(self, items: list[Item]) -> list[StopFate]:
+        """Pickup-point orders left after the last wave, for the carrier: one stop per point and
+        planned wave, "PP:<point>:<wave>/carrier", so its id never clashes with a routed stop."""
+        by: dict[tuple[str, str], list[Item]] = {}
+        for item in items:
+            by.setdefault((point_of(item[0]), item[1]), []).append(item)
+        fates = []
+        for (pid, planned), group in by.items():
+            wave = self.waves[planned] if planned in self.waves else None
+            units = [u for u, _, _ in group]
+            dues = [u.due for u in units if u.due is not None]
+            stop = pickup_point_stop(
+                self.points[pid], planned, [o for u in units for o in u.orders],
+                [m for u in units for m in _members_of(u)], min(dues) if dues else None,
+                wave.departure if wave else units[0].window[0],
+                wave.latest_return if wave else units[0].window[1])
+            fates += _fates(replace(stop, id=stop.id + HANDED_OVER), group, None)
+        return fates
+
+    def deliver(self, stop: WaveStop) -> None:
+        """Count a routed stop's parcels against its point's capacity."""
+        pid = point_of(stop)
+        self.delivered[pid] = self.delivered.get(pid, 0) + int(stop.delivery[2])
+
+    def consolidate(self, wave: WaveJob, items: list[Item]
+                    ) -> tuple[list[tuple[WaveStop, list[Item]]], list[Item]]:
+        """(each point's one stop in this wave with the units it holds, the units held back).
+
+        Units go in planned-wave order, then higher member tier first; one that would overfill
+        the point's day (PICKUP_POINT_FULL) or the largest vehicle (PICKUP_STOP_FULL), or whose
+        point is closed all wave (PICKUP_POINT_CLOSED), is held back with that reason."""
+        by_point: dict[str, list[tuple[tuple[int, int], Item]]] = {}
+        for item in items:
+            for unit in _units(item[0]):
+                key = (self.order.get(item[1], -1), -unit.priority)
+                by_point.setdefault(point_of(item[0]), []).append((key, (unit, item[1], item[2])))
+        batches, held = [], []
+        for pid, entries in by_point.items():
+            entries.sort(key=lambda e: e[0])
+            units = [e[1] for e in entries]
+            point = self.points[pid]
+            dues = [u.due for u, _, _ in units if u.due is not None]
+            probe = pickup_point_stop(point, wave.wave, [], [], min(dues) if dues else None,
+                                      wave.departure, wave.latest_return)
+            if probe.window[1] <= probe.window[0]:
+                held += [(u, p, why or (Reason.PICKUP_POINT_CLOSED,)) for u, p, why in units]
+                continue
+            room = point.capacity - self.delivered.get(pid, 0)
+            load = [0.0, 0.0, 0.0]
+            taken: list[Item] = []
+            for unit, planned, why in units:
+                add = unit.delivery
+                if load[2] + add[2] > room:
+                    held.append((unit, planned, why or (Reason.PICKUP_POINT_FULL,)))
+                elif any(load[k] + add[k] > self.limit[k] + 1e-9 for k in range(3)):
+                    held.append((unit, planned, why or (Reason.PICKUP_STOP_FULL,)))
+                else:
+                    taken.append((unit, planned, why))
+                    load = [load[k] + add[k] for k in range(3)]
+            if taken:
+                dues = [u.due for u, _, _ in taken if u.due is not None]
+                stop = pickup_point_stop(point, wave.wave,
+                                         [o for u, _, _ in taken for o in u.orders],
+                                         [m for u, _, _ in taken for m in _members_of(u)],
+                                         min(dues) if dues else None, wave.departure,
+                                         wave.latest_return)
+                batches.append((stop, taken))
+        return batches, held
 
 
 def _retime(stop: WaveStop, wave: WaveJob, depot: tuple[float, float], speed_kmh: float) -> WaveStop:
@@ -127,12 +284,24 @@ def _solve_wave(job: StationJob, wave: WaveJob, stops: list[WaveStop], ready: di
                                        min(wave.latest_return, vt.shift[1] * 60.0), fastest,
                                        id=f"{tid}@{int(start)}", count=len(vids)))
         members.append(vids)
-    rstops = [routing.Stop(
-        id=s.id, location=s.location, delivery=dict(zip(DIMENSIONS, s.delivery)),
-        pickup=dict(zip(DIMENSIONS, s.pickup)), service_time=s.service, windows=(s.window,),
-        required=False, penalty=s.penalty, priority=s.priority) for s in stops]
     if not fleet:
         return [], {s.id: routing.Reason.NO_VEHICLE for s in stops}
+    left: dict[str, str] = {}
+    rstops = []
+    for s in stops:
+        allowed = tuple(f.id for f, vids in zip(fleet, members)
+                        if can_serve(types[vids[0]].skills, s))
+        if not allowed:
+            left[s.id] = Reason.NO_SKILLED_VEHICLE
+            continue
+        rstops.append(routing.Stop(
+            id=s.id, location=s.location, delivery=dict(zip(DIMENSIONS, s.delivery)),
+            pickup=dict(zip(DIMENSIONS, s.pickup)), service_time=s.service, windows=(s.window,),
+            required=False, penalty=s.penalty, priority=s.priority,
+            vehicle_types=None if len(allowed) == len(fleet) else allowed))
+    if not rstops:
+        return [], left
+    stops = [s for s in stops if s.id not in left]
     locs = np.array([job.location] + [s.location for s in stops], np.float64)
     dist = haversine_matrix(locs) * ROAD_FACTOR
     problem = routing.Problem([depot], rstops, fleet, dimensions=DIMENSIONS,
@@ -149,4 +318,5 @@ def _solve_wave(job: StationJob, wave: WaveJob, stops: list[WaveStop], ready: di
         out.append(StationRoute(wave.wave, vid, types[vid].id, r.start_time, r.end_time, legs,
                                 r.distance, r.cost))
         ready[vid] = r.end_time + TURNAROUND
-    return out, {u.stop: u.reason for u in plan.unassigned}
+    left.update((u.stop, u.reason) for u in plan.unassigned)
+    return out, left

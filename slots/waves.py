@@ -7,25 +7,33 @@ needs, so it never sees the network or the orders.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 import routing
-from warehouses.model import VehicleType
+from warehouses.model import PickupPoint, VehicleType
 
 DROP_PENALTY = 5000.0  # cost of leaving a sold order out of its wave, before member priority
 RETURN_PENALTY = 1000.0  # the same for a return pickup
 MIN_VEHICLE_SECONDS = 600.0  # a vehicle with no more time than this in a wave is left out of it
 PICKUP_HANDOVER_SECONDS = 300.0  # a pickup point's batch stop: the handover
 PICKUP_PER_ORDER_SECONDS = 12.0  # plus this per order in the batch
+POS = "pos"  # the skill a cash-on-delivery door needs: a POS terminal
+PICKUP_PREFIX = "PP:"  # a pickup point's stop in a wave is "PP:<point id>:<wave id>"
+
+Member = tuple[float, float, int, int]  # one order of a pickup point's stop: kg, m3, parcels, tier
 
 
 @dataclass(frozen=True)
 class WaveStop:
-    """One routing stop: an order's door, a return to collect, or a pickup point's batch.
+    """One routing stop: an order's door, a return to collect, an exchange (deliver and collect
+    at one door), or a pickup point's batch (one stop per point per wave).
 
     `window` is what the route must meet; `due` is when the promise expires (None: no promise).
-    `early` is the earliest on-time start (a timed window's start), else None.
+    `early` is the earliest on-time start (a timed window's start), else None. `skills` are what
+    the vehicle must have (see `can_serve`); `members` gives a pickup point's stop its orders'
+    loads and tiers, aligned with `orders` (() for a one-order stop).
     """
 
     id: str
@@ -39,7 +47,9 @@ class WaveStop:
     early: float | None
     penalty: float
     priority: int
-    kind: str  # "door" | "return" | "pickup_point"
+    kind: str  # "door" | "return" | "exchange" | "pickup_point"
+    skills: tuple[str, ...] = ()
+    members: tuple[Member, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,10 @@ class WaveJob:
 
 @dataclass(frozen=True)
 class StationJob:
-    """A station's whole day: its waves in order, so vehicles and late stops carry over."""
+    """A station's whole day: its waves in order, so vehicles and late stops carry over.
+
+    `pickup_points` are the points its pickup-point stops go to (hours and daily capacity).
+    """
 
     station: str
     location: tuple[float, float]
@@ -62,6 +75,45 @@ class StationJob:
     waves: tuple[WaveJob, ...]
     time_limit: float
     seed: int
+    pickup_points: tuple[PickupPoint, ...] = ()
+
+
+def can_serve(vehicle_skills: Iterable[str], stop: WaveStop) -> bool:
+    """Whether a vehicle with these skills may serve the stop: it has every skill the stop needs.
+
+    Anything with a `skills` attribute may stand for the stop (the live plan's nodes do)."""
+    return set(stop.skills) <= set(vehicle_skills)
+
+
+def pickup_stop_id(point: str, wave: str) -> str:
+    """The id of a pickup point's one stop in a wave."""
+    return f"{PICKUP_PREFIX}{point}:{wave}"
+
+
+def point_of(stop: WaveStop) -> str:
+    """The pickup point a pickup point's stop goes to."""
+    return stop.id[len(PICKUP_PREFIX):].rsplit(":", 1)[0]
+
+
+def pickup_point_stop(point: PickupPoint, wave: str, orders: Sequence[str],
+                      members: Sequence[Member], due: float | None, departure: float,
+                      latest_return: float) -> WaveStop:
+    """A pickup point's one stop in a wave, served within the point's opening hours (and by
+    `due` if the wave can still make it). The window is empty (end <= start) if the point is
+    closed all wave."""
+    lo = max(departure, point.opens * 60.0)
+    hi = min(latest_return, point.closes * 60.0)
+    if due is not None and min(hi, due) > lo:
+        hi = min(hi, due)
+    return WaveStop(
+        id=pickup_stop_id(point.id, wave), orders=tuple(orders), location=point.location,
+        delivery=(sum(m[0] for m in members), sum(m[1] for m in members),
+                  sum(m[2] for m in members)),
+        pickup=(0.0, 0.0, 0),
+        service=PICKUP_HANDOVER_SECONDS + PICKUP_PER_ORDER_SECONDS * len(orders), window=(lo, hi),
+        due=due, early=None, penalty=DROP_PENALTY * len(orders),
+        priority=max((m[3] for m in members), default=0), kind="pickup_point",
+        members=tuple(members))
 
 
 def wave_vehicle_type(vt: VehicleType, depot: str, start: float, end: float, fastest: float,

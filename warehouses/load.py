@@ -21,7 +21,8 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from .geo import LatLon, area_m2, metres_to_degrees, polygon_from_geojson
-from .model import Carrier, City, Link, PickupPoint, Station, VehicleType, Warehouse, Wave
+from .model import (COD_EXTRA_MINUTES, Carrier, City, Link, PickupPoint, Station, VehicleType,
+                    Warehouse, Wave)
 from .network import Network, NetworkError
 
 NETWORK, STATIONS, AREAS, STOCK = "network.toml", "stations.json", "areas.geojson", "stock.csv"
@@ -295,9 +296,21 @@ def _stations(folder: Path, cities: dict[str, City],
             priority=r.integer("priority", 0, minimum=None),
             service_minutes=r.number("service_minutes", 3.0),
             wave_capacity=r.integer("wave_capacity", None, optional=True))
+        fields["cod_service_minutes"] = _cod_minutes(r, fields["service_minutes"])
         r.done()
         stations[ident] = fields
     return stations
+
+
+def _cod_minutes(r: _Fields, service_minutes: float) -> float:
+    """A station's minutes at a cash-on-delivery door: at least its `service_minutes`."""
+    if r.get("cod_service_minutes", None) is None:
+        return service_minutes + COD_EXTRA_MINUTES
+    minutes = r.number("cod_service_minutes")
+    if minutes < service_minutes:
+        r.mistyped("cod_service_minutes", f"a number >= service_minutes ({service_minutes:g})",
+                   r.data["cod_service_minutes"])
+    return minutes
 
 
 def _waves(station: _Fields) -> tuple[Wave, ...]:
@@ -329,7 +342,7 @@ def _fleet(station: _Fields) -> tuple[VehicleType, ...]:
             max_duration=r.integer("max_duration", None, minimum=1, optional=True),
             fixed_cost=r.number("fixed_cost", 0.0), cost_per_km=r.number("cost_per_km", 0.0),
             cost_per_hour=r.number("cost_per_hour", 0.0),
-            speed_kmh=r.number("speed_kmh", 20.0, positive=True))
+            speed_kmh=r.number("speed_kmh", 20.0, positive=True), skills=_skills(r))
         r.done()
         if ident in fleet:
             r.fail("duplicate id")
@@ -337,6 +350,17 @@ def _fleet(station: _Fields) -> tuple[VehicleType, ...]:
     if not fleet:
         station.fail("field 'fleet': a station needs at least one vehicle type")
     return tuple(fleet.values())
+
+
+def _skills(r: _Fields) -> tuple[str, ...]:
+    """A vehicle type's skills: a list of distinct non-empty strings, [] by default."""
+    value = r.items("skills", [])
+    if not all(isinstance(v, str) and v for v in value):
+        r.mistyped("skills", "a list of non-empty strings", value)
+    twice = next((v for i, v in enumerate(value) if v in value[:i]), None)
+    if twice is not None:
+        r.fail(f"field 'skills' lists {twice!r} twice")
+    return tuple(value)
 
 
 def _areas(folder: Path,

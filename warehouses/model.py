@@ -13,6 +13,7 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 LatLon = tuple[float, float]
+COD_EXTRA_MINUTES = 2.0  # a cash-on-delivery door takes this much longer than a prepaid one
 
 
 def point(location: LatLon) -> Point:
@@ -56,7 +57,11 @@ class Wave:
 
 @dataclass(frozen=True)
 class VehicleType:
-    """A station's vehicle type (e-tricycle, van): how many, their capacity, shift and costs."""
+    """A station's vehicle type (e-tricycle, van): how many, their capacity, shift and costs.
+
+    `skills` are what its couriers carry or can do, e.g. "pos" (a POS terminal for cash on
+    delivery); a stop that needs a skill goes only on a type that has it.
+    """
 
     id: str
     count: int
@@ -69,11 +74,16 @@ class VehicleType:
     cost_per_km: float = 0.0
     cost_per_hour: float = 0.0
     speed_kmh: float = 20.0
+    skills: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Station:
-    """A city delivery station: where it is, what it serves, when it sorts and sends out waves."""
+    """A city delivery station: where it is, what it serves, when it sorts and sends out waves.
+
+    `cod_service_minutes` is the time at a cash-on-delivery door (collecting the money); None
+    means `service_minutes` + COD_EXTRA_MINUTES, and the field always holds a number.
+    """
 
     id: str
     name: str
@@ -88,6 +98,12 @@ class Station:
     priority: int = 0  # breaks ties where service areas overlap: higher wins
     service_minutes: float = 3.0  # at each door
     wave_capacity: int | None = None  # orders per wave it sells; None: from the fleet
+    cod_service_minutes: float | None = None  # at a cash-on-delivery door
+
+    def __post_init__(self) -> None:
+        if self.cod_service_minutes is None:
+            object.__setattr__(self, "cod_service_minutes",
+                               self.service_minutes + COD_EXTRA_MINUTES)
 
 
 @dataclass(frozen=True)

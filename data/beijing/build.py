@@ -57,7 +57,11 @@ STATIONS = [
     ("BJ-YZ", "Yizhuang", (39.7950, 116.5060), "outer", True),
     ("BJ-ZGC", "Zhongguancun", (39.9834, 116.3162), "central", True),
 ]
-FLEETS = {"central": (8, 10), "standard": (6, 8), "outer": (8, 6)}  # (vans, e-tricycles)
+# (vans, e-tricycles with a POS terminal, e-tricycles without): every van and most e-tricycles
+# carry a POS terminal for cash on delivery
+FLEETS = {"central": (8, 7, 3), "standard": (6, 5, 3), "outer": (8, 4, 2)}
+POS = ["pos"]  # the skill a cash-on-delivery door needs
+COD_SERVICE_MINUTES = 5.0  # at a cash-on-delivery door: 2 min more than the 3 min of a prepaid one
 SHIFT = ["07:30", "23:00"]
 WAVES = [("W1", "08:00", "11:30"), ("W2", "11:30", "15:00"), ("W3", "15:00", "18:30"),
          ("W4", "19:00", "22:45")]
@@ -105,12 +109,14 @@ def in_beijing_range(sku: str) -> bool:
 
 
 def vehicle_types(profile: str) -> list[dict]:
-    vans, trikes = FLEETS[profile]
+    vans, pos_trikes, trikes = FLEETS[profile]
+    trike = dict(weight_kg=200.0, volume_m3=1.2, parcels=60, shift=SHIFT, fixed_cost=20.0,
+                 cost_per_km=0.1, cost_per_hour=30.0, speed_kmh=15.0)
     return [
         dict(id="van", count=vans, weight_kg=800.0, volume_m3=4.5, parcels=150, shift=SHIFT,
-             fixed_cost=60.0, cost_per_km=0.9, cost_per_hour=40.0, speed_kmh=25.0),
-        dict(id="etrike", count=trikes, weight_kg=200.0, volume_m3=1.2, parcels=60, shift=SHIFT,
-             fixed_cost=20.0, cost_per_km=0.1, cost_per_hour=30.0, speed_kmh=15.0),
+             fixed_cost=60.0, cost_per_km=0.9, cost_per_hour=40.0, speed_kmh=25.0, skills=POS),
+        dict(id="etrike-pos", count=pos_trikes, **trike, skills=POS),
+        dict(id="etrike", count=trikes, **trike),
     ]
 
 
@@ -186,7 +192,7 @@ def links() -> list[dict]:
 
 def stations() -> list[dict]:
     return [dict(id=sid, name=name, city=CITY, location=list(location), sort_minutes=SORT_MINUTES,
-                 priority=0, service_minutes=3.0,
+                 priority=0, service_minutes=3.0, cod_service_minutes=COD_SERVICE_MINUTES,
                  waves=[dict(id=w, departure=d, latest_return=r) for w, d, r in WAVES],
                  fleet=vehicle_types(profile), timed_windows=TIMED_WINDOWS if timed else [])
             for sid, name, location, profile, timed in STATIONS]

@@ -41,3 +41,5 @@ USAGE = (f"SELECT slot, count(*) FROM reservations WHERE station = ? AND day = ?
 
 APPLIED_MIGRATIONS = "SELECT version FROM ledger_migrations"
 RECORD_MIGRATION = "INSERT INTO ledger_migrations (version) VALUES (?)"
+CONFIRMED_IN_DAY = (f"SELECT {COLUMNS} FROM reservations WHERE station = ? AND day = ? "
+                    f"AND status = '{Status.CONFIRMED}' ORDER BY seq")

@@ -45,6 +45,51 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         "CREATE INDEX IF NOT EXISTS reservations_group ON reservations (station, day, wave, status)",
         "CREATE INDEX IF NOT EXISTS reservations_expiry ON reservations (status, expires_at)",
     ]),
+    (2, [
+        """CREATE TABLE IF NOT EXISTS plan_jobs (
+            id TEXT PRIMARY KEY,
+            station TEXT NOT NULL,
+            day TEXT NOT NULL,
+            wave TEXT NOT NULL,
+            time_limit DOUBLE PRECISION NOT NULL,
+            seed BIGINT NOT NULL,
+            status TEXT NOT NULL,
+            phase TEXT NOT NULL,
+            percent DOUBLE PRECISION NOT NULL DEFAULT 0,
+            best_cost DOUBLE PRECISION,
+            error TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            version INTEGER NOT NULL DEFAULT 0,
+            created_at {ts} NOT NULL,
+            updated_at {ts} NOT NULL,
+            kpis {json}
+        )""",
+        "CREATE INDEX IF NOT EXISTS plan_jobs_status ON plan_jobs (status)",
+        """CREATE TABLE IF NOT EXISTS plan_versions (
+            job_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            created_at {ts} NOT NULL,
+            cause {json} NOT NULL,
+            changes {json} NOT NULL,
+            plan {json} NOT NULL,
+            PRIMARY KEY (job_id, version)
+        )""",
+        """CREATE TABLE IF NOT EXISTS order_etas (
+            order_id TEXT PRIMARY KEY,
+            job_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            payload {json} NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS outbox (
+            seq {seq},
+            topic TEXT NOT NULL,
+            msg_key TEXT NOT NULL,
+            payload {json} NOT NULL,
+            created_at {ts} NOT NULL,
+            sent_at {ts}
+        )""",
+        "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (sent_at, seq)",
+    ]),
 ]
 
 MIGRATIONS_TABLE = "CREATE TABLE IF NOT EXISTS ledger_migrations (version INTEGER PRIMARY KEY)"

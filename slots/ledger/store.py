@@ -189,6 +189,12 @@ class SqlLedger:
             return self._fetch_all(cur, q.ACTIVE_IN_GROUP,
                                    (station, day, _wave_column(wave), self._ts_in(now)))
 
+    def confirmed(self, station: str, day: str) -> list[Reservation]:
+        """The station's confirmed reservations for waves on `day`, oldest first (what a
+        dispatcher plans)."""
+        with self._read() as cur:
+            return self._fetch_all(cur, q.CONFIRMED_IN_DAY, (station, day))
+
     def usage(self, station: str, day: str, now: datetime) -> dict[str, int]:
         """Active reservations per slot of a station's day (slots with none are left out)."""
         _require_naive(now)

@@ -81,3 +81,144 @@ def test_plan_rejects_a_bad_date(tmp_path):
                                  "02/12/2026", "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "--date" in result.output
+
+
+# -- slot211 dispatch ------------------------------------------------------------------------------
+
+import csv  # noqa: E402
+import io  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def dispatch_db(tmp_path_factory):
+    """A SQLite ledger with confirmed reservations at one station, made through the slot service."""
+    from slots.ledger import open_ledger
+    from tests.slots.dispatch.test_service import book
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('dispatch') / 'ledger.db'}"
+    ledger = open_ledger(url)
+    bookings = book(ledger, count=50, pickups=6)
+    ledger.close()
+    return url, bookings
+
+
+def dispatch(*args: str, db: str):
+    return runner.invoke(app, ["dispatch", *args, "--network", str(BEIJING), "--db", db])
+
+
+@pytest.fixture(scope="module")
+def dispatch_job(dispatch_db):
+    url, _ = dispatch_db
+    result = dispatch("plan", "BJ-XD", "--date", "2026-12-02", "--time-limit", "0.5", db=url)
+    assert result.exit_code == 0, result.output
+    job = json.loads(result.stdout)
+    assert job["status"] == "done" and job["version"] == 1
+    return job
+
+
+def test_dispatch_plan_and_status(dispatch_db, dispatch_job):
+    url, bookings = dispatch_db
+    assert dispatch_job["station"] == "BJ-XD" and dispatch_job["error"] is None
+    kpis = dispatch_job["kpis"]
+    assert kpis["stops"] == kpis["routed"] + kpis["unassigned"] and kpis["routed"] > 0
+    result = dispatch("status", dispatch_job["id"], db=url)
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.stdout)
+    assert (status["id"], status["status"], status["percent"], status["kpis"]) == (
+        dispatch_job["id"], "done", 100.0, kpis)
+
+
+def test_dispatch_routes_as_json_csv_and_geojson(dispatch_db, dispatch_job, tmp_path):
+    from tests.slots.dispatch.test_service import check_routes
+
+    url, bookings = dispatch_db
+    out = tmp_path / "routes.json"
+    result = dispatch("routes", dispatch_job["id"], "--out", str(out), db=url)
+    assert result.exit_code == 0, result.output
+    view = json.loads(out.read_text())
+    check_routes(view, bookings)
+
+    result = dispatch("routes", dispatch_job["id"], "--format", "csv", db=url)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout.strip() + "\n")))
+    assert len(rows) == sum(len(r["stops"]) for r in view["routes"]) + len(view["unassigned"])
+    assert sorted(o for row in rows for o in row["orders"].split(";")) == sorted(bookings)
+    assert {row["vehicle"] for row in rows if row["vehicle"]} == {r["vehicle"]
+                                                                  for r in view["routes"]}
+
+    result = dispatch("routes", dispatch_job["id"], "--format", "geojson", db=url)
+    assert result.exit_code == 0, result.output
+    kinds = [f["geometry"]["type"] for f in json.loads(result.stdout)["features"]]
+    assert kinds.count("LineString") == len(view["routes"])
+
+
+def test_dispatch_events_eta_and_map(dispatch_db, dispatch_job, tmp_path):
+    url, bookings = dispatch_db
+    job = dispatch_job["id"]
+    v1 = json.loads(dispatch("routes", job, db=url).stdout)
+    route = next(r for r in v1["routes"] if r["wave"] == "W1")
+    order = route["stops"][0]["orders"][0]
+    eta = dispatch("eta", order, db=url)
+    assert eta.exit_code == 0, eta.output
+    first = json.loads(eta.stdout)
+    assert (first["order"], first["job"], first["version"], first["vehicle"]) == (
+        order, job, 1, route["vehicle"])
+    assert first["planned_arrival"] == route["stops"][0]["start"]
+    assert first["promise"]["due"] == (bookings[order].due.isoformat()
+                                       if bookings[order].due else None)
+
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps({"events": [
+        {"type": "vehicle_unavailable", "vehicle": route["vehicle"],
+         "at": route["stops"][0]["arrival"]}]}))
+    result = dispatch("events", job, str(events), db=url)
+    assert result.exit_code == 0, result.output
+    replan = json.loads(result.stdout)
+    assert replan["job"] == job and replan["version"] == 2 and "W1" in replan["changes"]["waves"]
+    v2 = json.loads(dispatch("routes", job, db=url).stdout)
+    assert v2["version"] == 2
+    assert not any(r["vehicle"] == route["vehicle"] and any(
+        s["status"] == "planned" for s in r["stops"]) for r in v2["routes"])
+    assert json.loads(dispatch("routes", job, "--version", "1", db=url).stdout) == v1
+    again = json.loads(dispatch("eta", order, db=url).stdout)
+    assert again["version"] == 2 and again["vehicle"] != route["vehicle"]
+
+    page = tmp_path / "map.html"
+    result = dispatch("map", job, "--out", str(page), db=url)
+    assert result.exit_code == 0, result.output
+    html = page.read_text()
+    assert "leaflet" in html.lower() and "BJ-XD 2026-12-02 v2" in html
+    assert all(r["vehicle"] in html for r in v2["routes"] if r["status"] != "unavailable")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["plan", "BJ-NOPE", "--date", "2026-12-02"], "station"),
+    (["plan", "BJ-XD", "--date", "02/12/2026"], "--date"),
+    (["plan", "BJ-XD", "--date", "2026-12-02", "--wave", "W9"], "wave"),
+    (["status", "plan_nope"], "no plan job plan_nope"),
+    (["routes", "plan_nope"], "no plan job plan_nope"),
+    (["eta", "O-NOT-AN-ORDER"], "O-NOT-AN-ORDER"),
+])
+def test_dispatch_errors_exit_2_with_a_message(dispatch_db, args, message):
+    url, _ = dispatch_db
+    result = dispatch(*args, db=url)
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_dispatch_routes_rejects_an_unknown_format(dispatch_db, dispatch_job):
+    result = dispatch("routes", dispatch_job["id"], "--format", "xlsx", db=dispatch_db[0])
+    assert result.exit_code == 2 and "--format" in result.output
+
+
+def test_dispatch_events_rejects_a_bad_file(dispatch_db, dispatch_job, tmp_path):
+    url, _ = dispatch_db
+    bad = tmp_path / "events.json"
+    bad.write_text("{not json")
+    result = dispatch("events", dispatch_job["id"], str(bad), db=url)
+    assert result.exit_code == 2 and "not JSON" in result.output
+    bad.write_text(json.dumps([{"type": "vehicle_unavailable", "at": "2026-12-02T09:00:00"}]))
+    result = dispatch("events", dispatch_job["id"], str(bad), db=url)
+    assert result.exit_code == 2 and "events.0.vehicle" in result.output

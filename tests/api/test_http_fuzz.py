@@ -36,10 +36,16 @@ def real_app(tmp_path_factory):
     from slots.service import SlotService
     from warehouses import load_network
 
+    from slots.dispatch.service import Dispatcher
+
     folder = tmp_path_factory.mktemp("fuzz")
-    service = SlotService(load_network(BEIJING), open_ledger(f"sqlite:///{folder}/l.db"),
-                          reoptimise_every=None)
-    yield create_app(service, KEYSTORE)
+    network = load_network(BEIJING)
+    ledger = open_ledger(f"sqlite:///{folder}/l.db")
+    service = SlotService(network, ledger, reoptimise_every=None)
+    dispatcher = Dispatcher(network, ledger)
+    dispatcher.start()
+    yield create_app(service, KEYSTORE, dispatcher=dispatcher)
+    dispatcher.close()
     service.close()
 
 

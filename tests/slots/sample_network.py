@@ -35,9 +35,9 @@ def north_of(location: tuple[float, float], km: float) -> tuple[float, float]:
 WAVES = (Wave("W08", 8 * 60, 12 * 60), Wave("W14", 14 * 60, 18 * 60), Wave("W18", 18 * 60, 22 * 60 + 30))
 FLEET = (
     VehicleType("van", count=2, weight_kg=800, volume_m3=4, parcels=100, shift=(7 * 60, 23 * 60),
-                speed_kmh=25.0),
+                speed_kmh=25.0, skills=("pos",)),
     VehicleType("trike", count=3, weight_kg=200, volume_m3=1, parcels=40, shift=(7 * 60, 23 * 60),
-                speed_kmh=15.0),
+                speed_kmh=15.0, skills=("pos",)),
 )
 
 

@@ -112,6 +112,28 @@ def test_simulation_uses_the_payment_clock():
     assert [(s.order.id, s.wave) for s in sales] == [("late", "W18"), ("cod", "W14")]
 
 
+def test_an_exchange_takes_a_door_promise_never_a_pickup_point_or_a_carrier():
+    near_point = north_of(PP_NEAR_AT, 0.3)
+    sale = sell(order(at(9), kind="exchange", location=near_point, wants=PromiseType.PICKUP_POINT))
+    assert sale.promise.type == PromiseType.TIMED or sale.promise.type in (
+        PromiseType.SAME_DAY, PromiseType.NEXT_DAY)
+    assert sale.promise.pickup_point is None and sale.station == "S1"
+    assert sell(order(at(9), kind="exchange")).promise.type == PromiseType.SAME_DAY
+    refused = sell(order(at(9), kind="exchange", location=NOWHERE))
+    assert (refused.promise.type, refused.promise.offered) == (PromiseType.NEXT_DAY, False)
+    assert refused.promise.reasons == (Reason.OUT_OF_SERVICE_AREA,) and refused.wave is None
+    no_stock = sell(order(at(9), kind="exchange", skus=("Z",)))
+    assert no_stock.promise.reasons == (Reason.NOT_IN_LOCAL_STOCK,)
+
+
+def test_simulation_books_pickup_points_in_parcels():
+    home = north_of(PP_NEAR_AT, 0.3)
+    orders = [order(at(9) + timedelta(minutes=i), oid=f"p{i}", location=home, parcels=2)
+              for i in range(3)]
+    points = [s.promise.pickup_point for s in simulate_checkout(orders, NET)]
+    assert points == ["PP_NEAR", "PP_FAR", None]  # each point holds 2 parcels
+
+
 def test_simulation_counts_pickup_point_capacity():
     home = north_of(PP_NEAR_AT, 0.3)
     orders = [order(at(9) + timedelta(minutes=i), oid=f"p{i}", location=home) for i in range(5)]
@@ -128,7 +150,7 @@ orders_strategy = st.lists(
             skus=tuple(skus), kind=kind, wants=wants,
             paid_at=at(0) + timedelta(minutes=minute + delay) if payment == "prepaid" and delay else None),
         st.integers(0, 2 * 24 * 60), LOCATIONS, st.floats(0.1, 32), st.floats(0.001, 0.2),
-        st.lists(st.sampled_from("ABCZ"), max_size=3), st.sampled_from(["delivery"] * 4 + ["return"]),
+        st.lists(st.sampled_from("ABCZ"), max_size=3), st.sampled_from(["delivery"] * 4 + ["return", "exchange"]),
         st.sampled_from(["cod", "prepaid"]), st.integers(0, 120),
         st.sampled_from([None, *PromiseType.ALL])),
     max_size=60)
@@ -155,8 +177,10 @@ def test_every_order_gets_one_sale_and_no_wave_is_oversold(orders, capacity, car
     caps = {w.id: wave_capacity(station, w) for w in station.waves}
     per_wave = Counter((s.station, s.wave_date, s.wave) for s in sales if s.wave is not None)
     assert all(n <= caps[wave] for (_, _, wave), n in per_wave.items())
-    per_point = Counter((s.promise.pickup_point, s.due.date()) for s in sales
-                        if s.promise.type == PromiseType.PICKUP_POINT and s.promise.offered)
+    per_point = Counter()
+    for s in sales:
+        if s.promise.type == PromiseType.PICKUP_POINT and s.promise.offered:
+            per_point[s.promise.pickup_point, s.due.date()] += s.order.parcels
     assert all(n <= capacity for n in per_point.values())
 
 

@@ -147,6 +147,27 @@ def test_returns_are_small_prepaid_pickups_without_skus(orders):
     assert all(o.wants is None for o in returns)
 
 
+def test_exchanges_are_two_percent_prepaid_with_their_new_item(orders):
+    exchanges = [o for o in orders if o.kind == "exchange"]
+    assert len(exchanges) / len(orders) == pytest.approx(0.02, abs=0.006)
+    assert all(o.skus and o.payment == "prepaid" and o.paid_at is not None for o in exchanges)
+    assert all(o.paid_at >= o.submitted_at for o in exchanges)
+    assert {o.wants for o in exchanges} <= {None, PromiseType.TIMED}
+
+
+def test_exchanges_leave_every_other_order_as_it_was(network, orders, monkeypatch):
+    import slots.generate as generate
+
+    monkeypatch.setattr(generate, "EXCHANGE_SHARE", 0.0)
+    without = generate_orders(network, N, DAY, seed=7, city="beijing")
+    assert not any(o.kind == "exchange" for o in without)
+    changed = [(a, b) for a, b in zip(orders, without) if a != b]
+    assert changed and all(a.kind == "exchange" and b.kind == "delivery" for a, b in changed)
+    for a, b in changed:
+        assert (a.id, a.submitted_at, a.clock, a.location, a.skus) == (
+            b.id, b.submitted_at, b.clock, b.location, b.skus)
+
+
 def test_addresses_split_between_211_areas_outer_areas_and_outside(network, orders):
     located = [(o, network.locate(o.location)) for o in orders]
     outside = share(s is None for _, s in located)

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from slots.ledger import Code, LedgerError, Pool, Reservation, Status, open_ledger
 from slots.ledger.sqlite import SqliteLedger
 from tests.slots.ledger_helpers import (
-    DAY, NOW, SLOT, STATION, WAVE, forked_hold, hold_args, pg_test_schema, pg_unreachable, process_race,
+    DAY, NOW, SLOT, STATION, WAVE, forked_hold, hold_args, process_race,
     race,
 )
 
@@ -31,24 +31,6 @@ REPO = Path(__file__).resolve().parents[2]
 LATER = NOW + timedelta(seconds=30)
 TIMED_SLOT = SLOT.replace("211_same_day", "timed")
 W4_SLOT = f"{STATION}|{DAY}|211_same_day|W4"
-
-
-@pytest.fixture(scope="module")
-def pg_available() -> None:
-    reason = pg_unreachable()
-    if reason:
-        pytest.skip(reason)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    """A fresh, empty ledger URL: a SQLite file, or a PostgreSQL schema dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
-        return
-    request.getfixturevalue("pg_available")
-    with pg_test_schema() as schema_url:
-        yield schema_url
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -23,18 +24,18 @@ DAY = date(2026, 3, 2)
 W08 = Wave("W08", 8 * 60, 12 * 60)
 COSTED = (
     VehicleType("van", count=2, weight_kg=800, volume_m3=4, parcels=100, shift=(7 * 60, 23 * 60),
-                fixed_cost=60, cost_per_km=0.9, cost_per_hour=40, speed_kmh=25.0),
+                fixed_cost=60, cost_per_km=0.9, cost_per_hour=40, speed_kmh=25.0, skills=("pos",)),
     VehicleType("trike", count=3, weight_kg=200, volume_m3=1, parcels=40, shift=(7 * 60, 23 * 60),
-                fixed_cost=20, cost_per_km=0.1, cost_per_hour=30, speed_kmh=15.0),
+                fixed_cost=20, cost_per_km=0.1, cost_per_hour=30, speed_kmh=15.0, skills=("pos",)),
 )
 NET = make_network()
 POINTS = NET.pickup_points_of("S1")
 
 
 def order(i: int, location=HOME, weight: float = 2.0, volume: float = 0.01, parcels: int = 1,
-          kind: str = "delivery") -> Order:
-    return Order(f"o{i}", "BJ", at(6), "cod", location, weight, volume, parcels=parcels,
-                 skus=("A",), kind=kind)
+          kind: str = "delivery", payment: str = "prepaid") -> Order:
+    return Order(f"o{i}", "BJ", at(6), payment, location, weight, volume, parcels=parcels,
+                 skus=("A",), kind=kind, paid_at=at(6) if payment == "prepaid" else None)
 
 
 def scatter(n: int, seed: int = 1, km: float = 3.0) -> list[tuple[float, float]]:
@@ -246,7 +247,7 @@ def test_pickup_orders_share_one_batch_stop():
     assert first is not None and first.km > 0
     assert second is not None and second.km == 0.0 and second.minutes > 0
     plan.add("p2", order(2, HOME), (None, None), "PP_NEAR")
-    assert [s for r in plan.routes() for s in r] == ["PP:PP_NEAR:0"]
+    assert [s for r in plan.routes() for s in r] == ["PP:PP_NEAR:W08"]
     problem, _ = plan.to_problem()
     stop = problem.stops[0]
     assert stop.location == PP_NEAR_AT and stop.delivery["weight"] == pytest.approx(4.0)
@@ -257,21 +258,36 @@ def test_pickup_orders_share_one_batch_stop():
     assert plan.routes() == [[] for _ in plan.routes()] and plan.totals()["km"] == 0
 
 
-def test_pickup_batches_split_at_half_the_largest_vehicle():
-    plan = plan_of()  # the van takes 100 parcels: a batch part holds at most 50
-    for i in range(3):
-        assert plan.add(f"p{i}", order(i, HOME, parcels=20), (None, None), "PP_NEAR") is not None
-    stops = sorted(s for r in plan.routes() for s in r)
-    assert stops == ["PP:PP_NEAR:0", "PP:PP_NEAR:1"]
+def test_a_pickup_point_gets_one_stop_per_wave_up_to_the_largest_vehicle():
+    plan = plan_of()  # the van takes 100 parcels, a trike 40
+    for i in range(4):
+        assert plan.add(f"p{i}", order(i, HOME, parcels=25), (None, None), "PP_NEAR") is not None
+    assert sorted(s for r in plan.routes() for s in r) == ["PP:PP_NEAR:W08"]
     problem, _ = plan.to_problem()
-    assert sorted(s.delivery["parcels"] for s in problem.stops) == [20, 40]
+    assert [s.delivery["parcels"] for s in problem.stops] == [100]
+    assert independent_violations(plan) == []
+    assert plan.test(order(9, HOME, parcels=1), (None, None), "PP_NEAR") is None
+    assert plan.test(order(9, HOME, parcels=1), (None, None), "PP_FAR") is not None
     rebuilt = plan_of()
     assert rebuilt.rebuild(plan.members.values()) == []
-    assert sorted(s.delivery["parcels"] for s in rebuilt.to_problem()[0].stops) == [20, 40]
-    plan.remove("p2")
-    plan.remove("p0")
-    plan.remove("p1")
+    assert [s.delivery["parcels"] for s in rebuilt.to_problem()[0].stops] == [100]
+    for i in (2, 0, 1, 3):
+        plan.remove(f"p{i}")
     assert plan.routes() == [[] for _ in plan.routes()] and not plan._batches
+
+
+def test_a_pickup_stop_moves_to_a_bigger_vehicle_to_grow():
+    plan = plan_of()  # 30 parcels go cheapest on a trike (40); 60 need the van
+    types = [t.id for t in plan.fleet for _ in range(t.count)]
+    assert plan.add("p0", order(0, HOME, parcels=30), (None, None), "PP_NEAR") is not None
+    assert [types[v] for v, r in enumerate(plan.routes()) if r] == ["trike"]
+    grown = plan.add("p1", order(1, HOME, parcels=30), (None, None), "PP_NEAR")
+    assert grown is not None and grown.moves
+    assert [(types[v], r) for v, r in enumerate(plan.routes()) if r] == [("van",
+                                                                          ["PP:PP_NEAR:W08"])]
+    assert independent_violations(plan) == []
+    problem, routed = checked_plan(plan)
+    assert check_plan(problem, routed) == []
 
 
 def test_pickup_batch_refused_when_its_vehicle_is_full():
@@ -377,3 +393,58 @@ def test_a_test_on_a_full_wave_is_well_under_a_millisecond():
         plan.test(o)
     per_test = (time.perf_counter() - started) / len(probes)
     assert per_test < 1e-3, f"{per_test * 1e6:.0f} us per test"
+
+
+POS_VAN = (VehicleType("van", 1, 800, 4, 100, shift=(7 * 60, 23 * 60), fixed_cost=60,
+                       cost_per_km=0.9, cost_per_hour=40, speed_kmh=25.0, skills=("pos",)),
+           VehicleType("trike", 3, 200, 1, 40, shift=(7 * 60, 23 * 60), fixed_cost=20,
+                       cost_per_km=0.1, cost_per_hour=30, speed_kmh=15.0))
+
+
+def vehicle_types(fleet) -> list[str]:
+    """The type of each plan vehicle, from the fleet as defined (every type works the wave)."""
+    return [vt.id for vt in fleet for _ in range(vt.count)]
+
+
+def test_cod_orders_ride_only_pos_vehicles_with_the_cod_service_time():
+    fleet = (replace(POS_VAN[0], parcels=12), POS_VAN[1])  # a trike is cheaper to open
+    plan = plan_of(fleet=fleet)
+    types = vehicle_types(fleet)
+    cod = {f"r{i}" for i in range(8)}
+    for i, loc in enumerate(scatter(24, seed=3)):
+        payment = "cod" if f"r{i}" in cod else "prepaid"
+        assert plan.add(f"r{i}", order(i, loc, payment=payment)) is not None
+    plan.reoptimise(time_limit=0.3, seed=1)
+    for refs in ({}, plan.members):
+        if refs:
+            assert plan.rebuild(list(refs.values())) == []
+        on = {ref: types[v] for v, route in enumerate(plan.routes()) for ref in route}
+        assert {on[r] for r in cod} == {"van"}
+        assert "trike" in {t for r, t in on.items() if r not in cod}
+    problem, routed = checked_plan(plan)
+    station = make_station()
+    for s in problem.stops:
+        minutes = station.cod_service_minutes if s.id in cod else station.service_minutes
+        assert s.service_time == pytest.approx(minutes * 60)
+    assert station.cod_service_minutes == station.service_minutes + 2
+    assert independent_violations(plan) == []
+    assert check_plan(problem, routed) == []
+
+
+def test_no_pos_vehicle_in_the_wave_refuses_cash_on_delivery():
+    plan = plan_of(fleet=POS_VAN[1:])
+    assert plan.test(order(1, payment="cod")) is None
+    assert plan.test(order(1, payment="prepaid")) is not None
+    assert plan.test(order(1, payment="cod"), pickup_point="PP_NEAR") is not None
+
+
+def test_an_exchange_delivers_and_collects_at_one_stop():
+    plan = plan_of()
+    assert plan.add("x", order(1, weight=5.0, parcels=2, kind="exchange")) is not None
+    assert plan.add("d", order(2, north_of(HOME, 0.5), weight=3.0)) is not None
+    problem, routed = checked_plan(plan)
+    stop = problem.stops[problem.stop_index["x"]]
+    assert dict(stop.delivery) == dict(stop.pickup) == {"weight": 5.0, "volume": 0.01,
+                                                        "parcels": 2.0}
+    assert independent_violations(plan) == []
+    assert check_plan(problem, routed) == []

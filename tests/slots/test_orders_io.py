@@ -33,6 +33,8 @@ ORDERS = [
           0.4, 0.001, kind="return", member_tier=3),
     Order("O20261201-000004", "shanghai", datetime(2026, 12, 1, 9, 30), "prepaid", (31.2, 121.5),
           1.0, 0.01, 1, ("SKU-4",), wants=PromiseType.PICKUP_POINT),
+    Order("O20261201-000005", "beijing", datetime(2026, 12, 1, 10, 0), "prepaid", (39.95, 116.45),
+          3.2, 0.02, 2, ("SKU-5",), kind="exchange", paid_at=datetime(2026, 12, 1, 10, 0)),
 ]
 
 
@@ -95,11 +97,19 @@ BAD_CELLS = [
     ("parcels", "0", "parcels must be at least 1"),
     ("parcels", "1.5", "not a whole number"),
     ("member_tier", "4", "member tier outside 0..3"),
-    ("kind", "exchange", "unknown kind"),
+    ("kind", "swap", "unknown kind"),
     ("wants", "asap", "unknown promise type"),
     ("skus", "SKU-1;;SKU-2", "empty SKU"),
     ("skus", "", "a delivery needs at least one SKU"),
 ]
+
+
+def test_an_exchange_reads_and_needs_the_new_item(tmp_path):
+    (order,) = read_orders(write_csv(tmp_path / "o.csv", [{**GOOD, "kind": "exchange"}]))
+    assert order.kind == "exchange" and order.skus == ("SKU-1", "SKU-2")
+    path = write_csv(tmp_path / "bad.csv", [{**GOOD, "kind": "exchange", "skus": ""}])
+    with pytest.raises(OrderFileError, match=r"row 1, column skus: an exchange needs at least one"):
+        read_orders(path)
 
 
 @pytest.mark.parametrize("column, value, what", BAD_CELLS)
@@ -178,7 +188,8 @@ def test_unreadable_files_and_suffixes(tmp_path):
 def test_write_refuses_what_would_not_read_back(tmp_path):
     bad = Order("O9", "beijing", datetime(2026, 12, 1, 9), "cod", (39.9, 116.4), 1.0, 0.01,
                 skus=("SKU;1",))
-    with pytest.raises(OrderFileError, match=r"row 5, column skus: would not read back"):
+    with pytest.raises(OrderFileError,
+                       match=rf"row {len(ORDERS) + 1}, column skus: would not read back"):
         write_orders(tmp_path / "o.csv", ORDERS + [bad])
     assert not (tmp_path / "o.csv").exists()
     heavy = Order("O9", "beijing", datetime(2026, 12, 1, 9), "cod", (39.9, 116.4), -1.0, 0.01,
@@ -195,13 +206,13 @@ moments = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 
 
 @st.composite
 def orders(draw) -> Order:
-    kind = draw(st.sampled_from(["delivery", "return"]))
+    kind = draw(st.sampled_from(["delivery", "return", "exchange"]))
     payment = draw(st.sampled_from(["cod", "prepaid"]))
     submitted = draw(moments)
     paid = draw(st.none() | moments.filter(lambda m: m >= submitted)) if payment == "prepaid" \
         else None
     skus = draw(st.lists(texts.filter(lambda s: ";" not in s and s.strip()),
-                         min_size=1 if kind == "delivery" else 0, max_size=4))
+                         min_size=0 if kind == "return" else 1, max_size=4))
     return Order(
         id=draw(texts.filter(str.strip)), city=draw(texts.filter(str.strip)),
         submitted_at=submitted, payment=payment,

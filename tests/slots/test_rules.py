@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -277,3 +278,38 @@ def test_unknown_city_is_not_local_stock_but_still_quoted():
     p = quote(o)
     assert p[PromiseType.SAME_DAY].reasons == (Reason.NOT_IN_LOCAL_STOCK,)
     assert p[PromiseType.THIRD_PARTY].offered
+
+
+def test_an_exchange_is_offered_the_door_promises_of_a_delivery_only():
+    exchange = order(at(9), kind="exchange", payment="prepaid", paid_at=at(9))
+    p, d = quote(exchange), quote(order(at(9), payment="prepaid", paid_at=at(9)))
+    assert [q.type for q in promises(exchange, NET, at(9))] == list(PromiseType.ALL)
+    for kind in (PromiseType.SAME_DAY, PromiseType.NEXT_DAY, PromiseType.TIMED):
+        assert p[kind].offered and p[kind] == d[kind]
+    for kind in (PromiseType.PICKUP_POINT, PromiseType.THIRD_PARTY):
+        assert p[kind].reasons == (Reason.DOOR_EXCHANGE_ONLY,)
+    assert d[PromiseType.THIRD_PARTY].offered
+    home = north_of(PP_NEAR_AT, 0.3)
+    assert quote(replace(exchange, kind="delivery", location=home))[PromiseType.PICKUP_POINT].offered
+    assert quote(replace(exchange, location=home))[PromiseType.PICKUP_POINT].reasons == (
+        Reason.DOOR_EXCHANGE_ONLY,)
+
+
+def test_an_exchange_needs_stock_and_the_211_limits_like_a_delivery():
+    p = quote(order(at(9), kind="exchange", skus=("Z",)))
+    for kind in (PromiseType.SAME_DAY, PromiseType.NEXT_DAY, PromiseType.TIMED):
+        assert p[kind].reasons == (Reason.NOT_IN_LOCAL_STOCK,)
+    p = quote(order(at(9), kind="exchange", weight=MAX_211_WEIGHT_KG + 1))
+    assert p[PromiseType.SAME_DAY].reasons == (Reason.OVERWEIGHT,)
+    assert p[PromiseType.THIRD_PARTY].reasons == (Reason.DOOR_EXCHANGE_ONLY,)
+
+
+def test_pickup_point_room_is_counted_in_parcels():
+    home = north_of(PP_NEAR_AT, 0.3)
+    booked = {pickup_key("PP_NEAR", D0): 1}  # the sample points hold 2 parcels
+    one = quote(order(at(9), location=home), booked=booked)[PromiseType.PICKUP_POINT]
+    two = quote(replace(order(at(9), location=home), parcels=2), booked=booked)
+    assert one.pickup_point == "PP_NEAR"
+    assert two[PromiseType.PICKUP_POINT].pickup_point == "PP_FAR"
+    three = quote(replace(order(at(9), location=home), parcels=3))[PromiseType.PICKUP_POINT]
+    assert three.reasons == (Reason.NO_PICKUP_POINT,)

@@ -25,7 +25,8 @@ from .sample_network import HOME, NOWHERE, OUTSIDE_211, at, make_network, north_
 D0 = "2026-03-02"
 SAME_W14 = f"S1|{D0}|211_same_day|W14"
 BY_PP = (40.009, 116.499)  # inside the 211 area, 1.8 km from PP_FAR
-TINY = (VehicleType("van", 1, 800, 4, parcels=3, shift=(7 * 60, 23 * 60), speed_kmh=25.0),)
+TINY = (VehicleType("van", 1, 800, 4, parcels=3, shift=(7 * 60, 23 * 60), speed_kmh=25.0,
+                    skills=("pos",)),)
 
 
 def order(i: int = 1, location=HOME, clock: datetime | None = None, **changes) -> Order:
@@ -91,6 +92,39 @@ def test_quote_not_offered_carries_reasons(service):
     assert late[PromiseType.SAME_DAY][0].reasons == (Reason.PAST_CUTOFF,)
     returns = service.quote(order(kind="return"), now=at(7))
     assert [q.type for q in returns] == [PromiseType.RETURN] and returns[0].offered
+
+
+def test_an_exchange_is_quoted_and_held_on_door_slots_only(service):
+    o = order(kind="exchange", payment="prepaid", paid_at=at(7), location=BY_PP)
+    kinds = by_type(service.quote(o, now=at(7)))
+    assert kinds[PromiseType.SAME_DAY][0].offered and kinds[PromiseType.SAME_DAY][0].slot == SAME_W14
+    for kind in (PromiseType.PICKUP_POINT, PromiseType.THIRD_PARTY):
+        assert kinds[kind][0].reasons == (Reason.DOOR_EXCHANGE_ONLY,) and not kinds[kind][0].offered
+    service.hold(o, SAME_W14, "x1", now=at(7))
+    problem, _ = service._plan("S1", date(2026, 3, 2), "W14").to_problem()
+    (stop,) = problem.stops
+    assert dict(stop.delivery) == dict(stop.pickup) == {"weight": 2.0, "volume": 0.01,
+                                                        "parcels": 1.0}
+    with pytest.raises(LedgerError) as e:
+        service.hold(o, f"S1|{D0}|pickup_point|W14|PP_FAR", "x2", now=at(7))
+    assert e.value.code == "NOT_OFFERED"
+
+
+def test_cash_on_delivery_is_sold_only_where_a_pos_vehicle_can_take_it():
+    plain = (replace(TINY[0], skills=()),)
+    svc = SlotService(make_network(fleet=plain, wave_capacity=100), FakeLedger(),
+                      reoptimise_every=None)
+    try:
+        same = by_type(svc.quote(order(), now=at(7)))[PromiseType.SAME_DAY][0]
+        assert not same.offered and same.reasons == (Reason.NO_ROUTE_ROOM,)
+        prepaid = order(payment="prepaid", paid_at=at(7))
+        assert by_type(svc.quote(prepaid, now=at(7)))[PromiseType.SAME_DAY][0].offered
+        with pytest.raises(LedgerError) as e:
+            svc.hold(order(), SAME_W14, "c1", now=at(7))
+        assert e.value.code == "INFEASIBLE"
+        assert svc.hold(prepaid, SAME_W14, "p1", now=at(7)).status == Status.HELD
+    finally:
+        svc.close()
 
 
 def test_bad_order_fields_are_named(service):

@@ -88,6 +88,7 @@ def test_loaded_fields(network: Network) -> None:
         2, 800.0, 150, (450, 1380), 25.0)
     assert (west.priority, west.service_minutes, west.wave_capacity, west.timed_windows) == (
         0, 3.0, None, ())
+    assert (van.skills, west.cod_service_minutes) == ((), 5.0)  # COD default: 2 min more
     assert network.warehouses["WH-B"].stock == frozenset({"SKU2", "SKU3"})
     assert network.carriers["zto"].lead_days == 2
     assert set(network.graph.edges) == {("WH-A", "S-WEST"), ("WH-B", "S-EAST")}

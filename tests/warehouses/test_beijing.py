@@ -46,10 +46,17 @@ def test_every_station_has_waves_fleet_and_pickup_points(network: Network) -> No
         assert [(w.departure, w.latest_return) for w in station.waves] == [
             (480, 690), (690, 900), (900, 1110), (1140, 1365)], station.id
         fleet = {v.id: v for v in station.fleet}
-        assert fleet["van"].count >= 6 and fleet["etrike"].count >= 5, station.id
+        trikes = fleet["etrike"].count + fleet["etrike-pos"].count
+        assert fleet["van"].count >= 6 and trikes >= 6, station.id
         assert (fleet["van"].weight_kg, fleet["van"].parcels) == (800, 150)
-        assert (fleet["etrike"].weight_kg, fleet["etrike"].parcels) == (200, 60)
+        for trike in ("etrike", "etrike-pos"):
+            assert (fleet[trike].weight_kg, fleet[trike].parcels) == (200, 60)
         assert sum(v.count for v in station.fleet) * 35 >= 430, station.id
+        assert fleet["van"].skills == fleet["etrike-pos"].skills == ("pos",)
+        assert fleet["etrike"].skills == ()
+        pos = sum(v.count for v in station.fleet if "pos" in v.skills)
+        assert 0.6 <= pos / sum(v.count for v in station.fleet) < 1.0, station.id
+        assert (station.service_minutes, station.cod_service_minutes) == (3.0, 5.0)
         assert station.sort_minutes == 45
         pickups = network.pickup_points_of(station.id)
         assert 2 <= len(pickups) <= 3, station.id

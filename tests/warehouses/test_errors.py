@@ -196,6 +196,20 @@ CASES = [
      "stations[1]", "expected a table of fields, got list"),
     ("wave without id", delete(WEST + ["waves", 1, "id"]), "stations.json",
      "station S-WEST waves[1]", "missing field 'id'"),
+    # vehicle skills and the cash-on-delivery service time
+    ("skills not a list", set_in(WEST + ["fleet", 0, "skills"], "pos"), "stations.json",
+     "station S-WEST vehicle van", "field 'skills' must be a list, got 'pos'"),
+    ("skill not a string", set_in(WEST + ["fleet", 0, "skills"], ["pos", 7]), "stations.json",
+     "station S-WEST vehicle van", "field 'skills' must be a list of non-empty strings"),
+    ("empty skill", set_in(WEST + ["fleet", 0, "skills"], [""]), "stations.json",
+     "station S-WEST vehicle van", "field 'skills' must be a list of non-empty strings"),
+    ("skill listed twice", set_in(WEST + ["fleet", 0, "skills"], ["pos", "pos"]),
+     "stations.json", "station S-WEST vehicle van", "field 'skills' lists 'pos' twice"),
+    ("cod service under the service time", set_in(WEST + ["cod_service_minutes"], 2.5),
+     "stations.json", "station S-WEST",
+     "field 'cod_service_minutes' must be a number >= service_minutes (3), got 2.5"),
+    ("cod service not a number", set_in(WEST + ["cod_service_minutes"], "5"), "stations.json",
+     "station S-WEST", "field 'cod_service_minutes' must be a number >= 0, got '5'"),
 ]
 
 
@@ -254,3 +268,15 @@ def test_end_times_may_run_past_midnight(tmp_path) -> None:
     west = load_network(write(tmp_path, data)).stations["S-WEST"]
     assert west.fleet[0].shift == (450, 1470)
     assert (west.waves[1].departure, west.waves[1].latest_return) == (900, 1515)
+
+
+def test_skills_and_cod_service_time_are_read(tmp_path) -> None:
+    data = spec()
+    data["stations"]["stations"][0]["fleet"][0]["skills"] = ["pos", "fridge"]
+    data["stations"]["stations"][0]["service_minutes"] = 4
+    data["stations"]["stations"][0]["cod_service_minutes"] = 4
+    data["stations"]["stations"][1]["service_minutes"] = 2.5
+    network = load_network(write(tmp_path, data))
+    west, east = network.stations["S-WEST"], network.stations["S-EAST"]
+    assert west.fleet[0].skills == ("pos", "fridge") and east.fleet[0].skills == ()
+    assert (west.cod_service_minutes, east.cod_service_minutes) == (4.0, 4.5)
