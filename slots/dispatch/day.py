@@ -169,9 +169,9 @@ def apply_events(network: Network, waves: Waves, events: Sequence[Event], day: d
     for event in sorted(events, key=lambda e: e.at):
         for wid in _named(event, _waves_of, waves, event):
             (added if event.type == ORDER_ADDED else per_wave).setdefault(wid, []).append(event)
-    out, replans, broken, arrivals = dict(waves), {}, [], []
+    out, replans, arrivals = dict(waves), {}, []
     bumped: set[str] = set()
-    carried: set[str] = set()
+    carried: dict[str, str] = {}  # stop moved to a later wave -> why it left its own
     extra: dict[str, set[str]] = {}
     ordered = sorted(waves, key=lambda w: waves[w].departure)
     for n, wid in enumerate(ordered):
@@ -185,8 +185,6 @@ def apply_events(network: Network, waves: Waves, events: Sequence[Event], day: d
                         touched=fresh | extra.get(wid, set()))
         out[wid] = result.state
         replans[wid] = result
-        broken += [b for b in _broken(waves[wid], result, per_wave.get(wid, []))
-                   if b["stop"] not in carried]
         arrivals += _arrivals(network, waves[wid], result.state)
         if n + 1 < len(ordered):
             later = ordered[n + 1]
@@ -194,9 +192,10 @@ def apply_events(network: Network, waves: Waves, events: Sequence[Event], day: d
                 bumped.add(later)
             moved = _carry_unassigned(waves[wid], out, wid, later)
             if moved:
-                carried |= moved
+                carried.update(moved)
                 extra.setdefault(later, set()).update(moved)
                 bumped.add(later)
+    broken = _broken(waves, out, events, carried)
     return Outcome(out, replans, tuple(broken), tuple(arrivals))
 
 
@@ -208,7 +207,7 @@ def _named(event: Event, fn: Callable, *args: Any) -> Any:
         raise ValueError(f"events.{event.index}.{exc}") from None
 
 
-def _carry_unassigned(before: WaveState, out: Waves, wid: str, later: str) -> set[str]:
+def _carry_unassigned(before: WaveState, out: Waves, wid: str, later: str) -> dict[str, str]:
     """Move the stops this re-plan left out of `wid` to the next wave, over its whole span (the
     promise is then broken, and flagged here): parcels from a broken-down van go out again."""
     import copy
@@ -216,12 +215,13 @@ def _carry_unassigned(before: WaveState, out: Waves, wid: str, later: str) -> se
     state = out[wid]
     newly = [s for s in state.unassigned if s not in before.unassigned and s not in state.served]
     if not newly:
-        return set()
+        return {}
     state = out[wid] = copy.deepcopy(state)
     nxt = out[later] = copy.deepcopy(out[later])
+    reasons = {}
     for sid in newly:
         stop = state.stops.pop(sid)
-        state.unassigned.pop(sid)
+        reason = state.unassigned.pop(sid)
         stop = replace(stop, window=(nxt.departure, nxt.latest_return))
         if stop.kind == "pickup_point":
             stop = replace(stop, id=f"PP:{sid.split(':')[1]}:{later}")
@@ -231,10 +231,11 @@ def _carry_unassigned(before: WaveState, out: Waves, wid: str, later: str) -> se
                                delivery=tuple(a + b for a, b in zip(old.delivery, stop.delivery)),
                                service=old.service + stop.service - PICKUP_HANDOVER_SECONDS)
         nxt.stops[stop.id] = stop
+        reasons[stop.id] = reason
         for o in stop.orders:
             if o in state.order_loads:
                 nxt.order_loads[o] = state.order_loads.pop(o)
-    return {f"PP:{s.split(':')[1]}:{later}" if s.startswith("PP:") else s for s in newly}
+    return reasons
 
 
 def _carry_returns(state: WaveState, out: Waves, later: str) -> bool:
@@ -336,31 +337,42 @@ def _add_one(network: Network, state: WaveState, event: Event, day: date) -> str
     return stop.id
 
 
-def _broken(before: WaveState, result: Replan, events: Sequence[Event]) -> list[dict]:
-    """Orders on time before the events and not after, with the reason."""
-    after = result.state
+def _broken(before: Waves, after: Waves, events: Sequence[Event],
+            carried: Mapping[str, str]) -> list[dict]:
+    """Orders whose promise the plan kept before the events and does not after (late, or left
+    out), whichever wave they are in now, with the reason."""
+    was = _promise_kept(before)
     out = []
-    for sid, stop in after.stops.items():
-        if sid in after.served or on_time(after, sid) is not False:
+    for order, (kept, state, sid) in _promise_kept(after).items():
+        if kept is not False or sid in state.served:
             continue
-        if sid in before.stops and on_time(before, sid) is False:
+        old = was.get(order)
+        if old is not None and old[0] is False:
             continue
-        reason = after.unassigned.get(sid) or _cause(before, sid, events)
-        visit = after.visits.get(sid)
-        for order in stop.orders:
-            out.append({"order": order, "wave": after.wave, "stop": sid, "reason": reason,
-                        "due": stop.due, "planned": visit.start if visit else None})
+        reason = (state.unassigned.get(sid) or carried.get(sid)
+                  or _cause(old[1] if old else None, old[2] if old else None, events))
+        visit = state.visits.get(sid)
+        out.append({"order": order, "wave": state.wave, "stop": sid, "reason": reason,
+                    "due": state.stops[sid].due, "planned": visit.start if visit else None})
     return out
 
 
-def _cause(before: WaveState, sid: str, events: Sequence[Event]) -> str:
+def _promise_kept(waves: Waves) -> dict[str, tuple[bool | None, WaveState, str]]:
+    """Each order: whether its stop's plan keeps the promise (None: no promise), where it is."""
+    return {order: (on_time(state, sid), state, sid) for state in waves.values()
+            for sid, stop in state.stops.items() for order in stop.orders}
+
+
+def _cause(before: WaveState | None, sid: str | None, events: Sequence[Event]) -> str:
+    if before is None or sid is None:
+        return Why.ADDED_LATE
     vehicle = before.vehicle_of(sid)
     for e in events:
         if e.vehicle == vehicle and e.type == TRAFFIC_DELAY:
             return Why.TRAFFIC_DELAY
         if e.vehicle == vehicle and e.type == VEHICLE_UNAVAILABLE:
             return Why.VEHICLE_UNAVAILABLE
-    return Why.ADDED_LATE if sid not in before.stops else Why.REPLANNED
+    return Why.REPLANNED
 
 
 def _arrivals(network: Network, before: WaveState, after: WaveState) -> list[dict]:

@@ -129,7 +129,8 @@ def etas(waves: Mapping[str, WaveState], day: date, station: str) -> list[tuple[
             lo = hi = None
             if visit is not None:
                 margin = 0.0 if served else ETA_MARGIN + ETA_MARGIN_PER_STOP * ahead.get(sid, 0)
-                lo, hi = visit.start - margin, visit.start + margin
+                lo = max(visit.start - margin, visit.arrival if served else state.departure)
+                hi = visit.start + margin
                 if stop.early is not None:
                     lo = max(lo, stop.early)
             kept = on_time(state, sid)

@@ -464,3 +464,42 @@ def test_a_delayed_pickup_point_stop_is_not_served_after_the_point_closes(case):
                          and s.wave_date == day.isoformat())
     orders["ADD-PP-LATE"] = fact(order, "pickup_point", pickup_point=point)
     assert check_dispatch(view_of(out.waves, day), case.facts, orders, previous=before) == []
+
+
+# -- carrying to the next wave --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def day_case():
+    """One station's whole day (all waves), so stops can move from wave to wave."""
+    net, day, sales, job, waves = plan_wave(1500, seed=2, station="BJ-CYM", wave=None,
+                                            time_limit=TIME_LIMIT)
+    mine = [s for s in sales if s.station == "BJ-CYM" and s.wave_date == day.isoformat()]
+    return net, day, waves, order_facts(mine)
+
+
+def test_stops_a_withdrawn_wave_leaves_go_to_the_next_wave_and_only_late_ones_are_broken(
+        day_case):
+    net, day, waves, orders = day_case
+    first = min(waves.values(), key=lambda s: s.departure)
+    second = sorted(waves.values(), key=lambda s: s.departure)[1]
+    at = first.departure + 1800
+    raw = [{"type": "vehicle_unavailable", "vehicle": v, "wave": first.wave, "at": iso(at, day)}
+           for v in first.vehicles]
+    out = apply_events(net, waves, parse_events(raw, day), day, time_limit=TIME_LIMIT)
+    view = view_of(out.waves, day)
+    assert check_dispatch(view, facts_of(net, first.station, day), orders,
+                          previous=view_of(waves, day)) == []
+    left = {o for s in first.stops.values() if first.vehicle_of(s.id) is not None
+            and s.id not in out.waves[first.wave].served for o in s.orders}
+    assert left
+    now = {o["order"]: o for o in view["orders"]}
+    moved = {o for o in left if now[o]["wave"] == second.wave}
+    assert moved, "the open stops of the withdrawn wave went nowhere"
+    broken = {b["order"] for b in out.broken}
+    assert {now[o]["on_time"] for o in moved} == {True, False}  # both cases are exercised
+    for o in left:
+        if now[o]["on_time"] is True:
+            assert o not in broken, now[o]
+        else:
+            assert o in broken, now[o]
+    assert all(b["reason"] for b in out.broken)
