@@ -237,5 +237,60 @@ def serve(
         ledger.close()
 
 
+@app.command()
+def whatif(
+    scenarios: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                     help="A scenarios TOML file (docs/whatif.md)."),
+    out: Path = typer.Option(..., "--out", help="Folder for kpis.csv, plots, maps, report.html."),
+    ray: str | None = typer.Option(None, "--ray", help="Run on Ray: 'local', 'auto' or an "
+                                                       "ADDRESS (default: a local process pool)."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Pool processes or local "
+                                                                      "Ray CPUs."),
+) -> None:
+    """Run what-if scenarios against a base day and compare their KPIs."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from api.whatif_report import write_outputs
+    from slots.whatif import run as run_scenarios
+    from slots.whatif.config import load_scenarios
+    from slots.whatif.overrides import apply_overrides
+    from warehouses import load_network
+
+    console = Console(stderr=True)
+    try:
+        base, todo = load_scenarios(scenarios)
+    except (ValueError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    executor = "pool" if ray is None else ("ray" if ray == "local" else f"ray:{ray}")
+    plans: dict = {}
+    with Progress(console=console, transient=True) as bars:
+        tasks: dict[str, int] = {}
+
+        def tick(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = bars.add_task(name, total=total)
+            bars.update(tasks[name], completed=done, total=total)
+
+        try:
+            frame = run_scenarios(todo, base, executor, workers=workers, progress=tick,
+                                  plans=plans)
+        except (ValueError, RuntimeError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2)
+    network = load_network(base.network)
+    by_name = {s.name: s for s in todo}
+    networks = {n: apply_overrides(network, by_name[n]) if n in by_name else network
+                for n in plans}
+    written = write_outputs(frame, plans, networks, out, f"What if: {scenarios.name}")
+    shown = [c for c in ("orders", "vehicles", "on_time_rate_211", "cost_per_order",
+                         "delta_cost_per_order", "vehicles_used", "broken", "third_party")
+             if c in frame]
+    typer.echo(frame[shown].to_string(float_format=lambda v: f"{v:,.4g}"))
+    typer.echo(f"written: {', '.join(str(p) for p in written[:3])} ... report: "
+               f"{out / 'report.html'}", err=True)
+
+
 if __name__ == "__main__":
     sys.exit(app())

@@ -2,7 +2,7 @@
 
 Christiaens & Vanden Berghe (2020): remove a few strings of stops near a random seed, reinsert
 them greedily with "blinks", accept by simulated annealing. It improves the construction before
-OR-Tools polishes it; iterations are run in chunks so Python can keep the clock.
+OR-Tools polishes it; iterations are run in chunks so Python can keep the clock (or the count).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from numbers import Integral
 
 import numpy as np
 
@@ -27,21 +28,32 @@ PROBE_SHARE = 0.08  # of the search time, per probe
 SOFT_MISSING = 10.0  # once complete, a missing stop is priced at this many mean arcs to start
 SOFT_CEIL = 100.0  # and at most this many, before the search returns to its best
 MAX_RESTARTS = 60  # randomised constructions tried while stops are left over
+FIXED_CHUNK = 100  # ruin-and-recreate iterations per numba call when `iterations` is given
+RESTART_ITERATIONS = 12  # and one construction per this many iterations per stop: ~5% of the work
 
 
 def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
-          lns_share: float = LNS_SHARE, initial_routes: dict[int, list[str]] | None = None,
-          log: bool = False) -> Plan:
+          iterations: int | None = None, lns_share: float = LNS_SHARE,
+          initial_routes: dict[int, list[str]] | None = None, log: bool = False) -> Plan:
     """Plan routes for `problem` within `time_limit` seconds (wall clock, +1 s at most).
 
-    `initial_routes` maps a vehicle (index over the expanded fleet) to stop ids to warm-start
-    from; stops that do not fit there are re-inserted.
+    With `iterations`, the search does a fixed amount of work instead (that many ruin-and-recreate
+    iterations, construction restarts in proportion, no OR-Tools polish), so the same problem and
+    seed give the same plan in any process; `time_limit` is then only a safety cap, and
+    `stats["deterministic"]` is False if it was hit. `initial_routes` maps a vehicle (index over
+    the expanded fleet) to stop ids to warm-start from; stops that do not fit there are re-inserted.
     """
     if not (time_limit > 0) or math.isinf(time_limit):
         raise ValueError(f"time_limit: must be a positive number of seconds, got {time_limit!r}")
+    if iterations is not None:
+        if isinstance(iterations, bool) or not isinstance(iterations, Integral) or iterations < 0:
+            raise ValueError(f"iterations: must be a whole number >= 0, got {iterations!r}")
+        iterations = int(iterations)
     started = time.perf_counter()
     deadline = started + time_limit
-    stats: dict = {"time_limit": time_limit, "seed": seed}
+    fixed = iterations is not None
+    stats: dict = {"time_limit": time_limit, "seed": seed, "iterations": iterations,
+                   "deterministic": fixed}
     if not problem.stops:
         return _plan(problem, None, [], {}, stats, started)
     a = build_arrays(problem)
@@ -58,6 +70,10 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
     # Construction: regret insertion, with randomised restarts while stops are left over.
     best_S, best_left, best_cost = None, None, math.inf
     tries = 0
+    max_tries = MAX_RESTARTS
+    if fixed:
+        per_try = RESTART_ITERATIONS * max(1, len(candidates))
+        max_tries = min(MAX_RESTARTS, 1 + iterations // per_try)
     while True:
         S = new_state(a.n_vehicles, a.n_nodes, a.veh_cap.shape[1])
         todo = candidates
@@ -72,7 +88,12 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
             best_S, best_left, best_cost = S, mask, cost
         tries += 1
         spent = time.perf_counter() - started
-        if not best_left.any() or tries >= MAX_RESTARTS or spent > 0.05 * time_limit:
+        if not best_left.any() or tries >= max_tries:
+            break
+        if fixed and spent > time_limit:
+            stats["deterministic"] = False
+            break
+        if not fixed and spent > 0.05 * time_limit:
             break
     stats["construction"] = {"objective": best_cost / COST_SCALE, "restarts": tries,
                              "left_out": int(best_left.sum()),
@@ -80,6 +101,14 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
 
     # Ruin and recreate.
     S, unassigned = best_S, best_left
+    if fixed:
+        if len(candidates) > 1 and iterations > 0:
+            S, unassigned, stats["lns"] = _fixed_lns(a, D, S, unassigned, vclass, rng, iterations,
+                                                     deadline, log)
+            stats["deterministic"] &= not stats["lns"]["capped"]
+        routes = [list(S[0][v, 1:S[1][v] + 1]) for v in range(a.n_vehicles)]
+        stats["search_start_objective"] = float(_total_cost(problem, a, D, routes)) / COST_SCALE
+        return _plan(problem, a, routes, reasons, stats, started)
     polish = max((1.0 - lns_share) * time_limit, min(ORTOOLS_MIN_SECONDS, 0.1 * time_limit))
     lns_deadline = started + time_limit - polish
     if len(candidates) > 1 and time.perf_counter() < lns_deadline:
@@ -121,10 +150,31 @@ def _neighbours(a: Arrays) -> np.ndarray:
     return (np.argsort(sub, axis=1, kind="stable")[:, 1:k + 1] + a.n_depots).astype(np.int64)
 
 
+def _fixed_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, vclass: np.ndarray,
+               rng: np.random.Generator, iterations: int, deadline: float, log: bool) -> tuple:
+    """Probes then the main run as in the timed search, split by iteration counts, not seconds."""
+    neighbours = _neighbours(a)
+    probe = int(PROBE_SHARE * iterations) if PROBES > 1 else 0
+    done, capped = 0, False
+    if probe > 0:
+        found = [_run_lns(a, D, tuple(x.copy() for x in S), unassigned.copy(), neighbours,
+                          vclass, rng, deadline, log, probe)
+                 for _ in range(PROBES)]
+        S, unassigned, _ = min(found, key=lambda f: f[2]["objective"])
+        done = sum(f[2]["iterations"] for f in found)
+        capped = any(f[2]["capped"] for f in found)
+    S, unassigned, out = _run_lns(a, D, S, unassigned, neighbours, vclass, rng, deadline, log,
+                                  iterations - PROBES * probe)
+    out["iterations"] += done
+    out["capped"] |= capped
+    return S, unassigned, out
+
+
 def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, neighbours: np.ndarray,
              vclass: np.ndarray, rng: np.random.Generator, deadline: float,
-             log: bool = False) -> tuple:
-    """Anneal from S until `deadline`; return (best state, its unassigned mask, stats)."""
+             log: bool = False, iterations: int | None = None) -> tuple:
+    """Anneal from S until `deadline`, or for exactly `iterations` in fixed chunks (the deadline
+    then only a cap); return (best state, its unassigned mask, stats)."""
     routed = [a.type_cost[a.veh_type[v], S[0][v, p], S[0][v, p + 1]]
               for v in range(a.n_vehicles) for p in range(S[1][v] + 1) if S[1][v] > 0]
     mean_arc = float(np.mean(routed)) if routed else float(a.type_cost.mean())
@@ -136,20 +186,30 @@ def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, neighbours: 
     best_un = unassigned.copy()
     start = time.perf_counter()
     total = deadline - start
-    chunk, iters, cur_cost, best_cost = 10, 0, 0.0, 0.0
+    fixed = iterations is not None
+    chunk, iters, cur_cost, best_cost = FIXED_CHUNK if fixed else 10, 0, 0.0, 0.0
+    base, span, capped = 0, iterations, False  # fixed: the cooling runs over iterations base..
     required = a.required
     missing = bool((best_un & required).any())
     absence = np.zeros(a.n_nodes, np.int64)
     while True:
         now = time.perf_counter()
+        if fixed and iters >= iterations:
+            break
         if now >= deadline:
+            capped = fixed
             break
         if missing and not (best_un & required).any():
             missing = False
             start, total = now, deadline - now
-        f0 = (now - start) / total
+            base, span = iters, (iterations - iters if fixed else None)
+        if fixed:
+            chunk = min(FIXED_CHUNK, iterations - iters)
+            f0, f1 = (iters - base) / span, (iters + chunk - base) / span
+        else:
+            f0 = (now - start) / total
+            f1 = min(1.0, f0 + 0.02)
         t0 = time.perf_counter()
-        f1 = min(1.0, f0 + 0.02)
         cur_cost, best_cost = sisr_chunk(
             D, S, best, unassigned, best_un, absence, neighbours, vclass, a.n_depots, chunk,
             t_hot * (t_cold / t_hot) ** f0, t_hot * (t_cold / t_hot) ** f1,
@@ -161,9 +221,13 @@ def _run_lns(a: Arrays, D: tuple, S: tuple, unassigned: np.ndarray, neighbours: 
                   f"best {best_cost / COST_SCALE:12.2f} cur {cur_cost / COST_SCALE:12.2f} "
                   f"({took / chunk * 1e6:.0f} us/it)",
                   flush=True)
-        chunk = int(max(1, min(2 * chunk, 20000, chunk * (0.02 * total) / max(took, 1e-4))))
-    return best, best_un, {"iterations": iters, "objective": best_cost / COST_SCALE,
-                           "seconds": time.perf_counter() - start}
+        if not fixed:
+            chunk = int(max(1, min(2 * chunk, 20000, chunk * (0.02 * total) / max(took, 1e-4))))
+    out = {"iterations": iters, "objective": best_cost / COST_SCALE,
+           "seconds": time.perf_counter() - start}
+    if fixed:
+        out["capped"] = capped
+    return best, best_un, out
 
 
 def _seed_routes(problem: Problem, a: Arrays, D: tuple, S: tuple,

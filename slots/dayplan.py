@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -81,9 +82,11 @@ class DayPlan:
 
 
 def build_jobs(network: Network, sales: Iterable[Sale], day: date, time_limit: float,
-               seed: int = 0) -> list[StationJob]:
+               seed: int = 0, iterations_per_stop: float | None = None) -> list[StationJob]:
     """Group the day's own-fleet sales into station-wave stops: one per door, and one per pickup
-    point per wave holding every order sold for it (run_station cuts it to the point's room)."""
+    point per wave holding every order sold for it (run_station cuts it to the point's room).
+
+    `iterations_per_stop` makes each wave's search a fixed amount of work (see StationJob)."""
     iso = day.isoformat()
     per_wave: dict[tuple[str, str], list[WaveStop]] = {}
     batches: dict[tuple[str, str, str], list[Sale]] = {}
@@ -105,20 +108,27 @@ def build_jobs(network: Network, sales: Iterable[Sale], day: date, time_limit: f
             [_member(s.order) for s in group], min(dues) if dues else None,
             wave.departure * 60.0, wave.latest_return * 60.0))
     jobs = []
-    for k, station in enumerate(sorted(network.stations.values(), key=lambda s: s.id)):
+    for station in sorted(network.stations.values(), key=lambda s: s.id):
         waves = []
         for w in sorted(station.waves, key=lambda w: w.departure):
             ws = tuple(per_wave.get((station.id, w.id), ()))
             waves.append(WaveJob(w.id, w.departure * 60.0, w.latest_return * 60.0, ws))
         if any(w.stops for w in waves):
             jobs.append(StationJob(station.id, station.location, station.fleet, tuple(waves),
-                                   time_limit, seed + 1000 * k,
-                                   tuple(network.pickup_points_of(station.id))))
+                                   time_limit, station_seed(seed, station.id),
+                                   tuple(network.pickup_points_of(station.id)),
+                                   iterations_per_stop))
     return jobs
 
 
 def _member(order: Order) -> Member:
     return (order.weight_kg, order.volume_m3, order.parcels, order.member_tier)
+
+
+def station_seed(seed: int, station: str) -> int:
+    """A station's search seed: from its id, so adding or removing another station (a what-if
+    scenario) leaves it searched exactly as before."""
+    return seed + 1000 * (zlib.crc32(station.encode()) % 100_000)
 
 
 def _door_stop(sale: Sale, station: Station, dep: float, ret: float, day: date) -> WaveStop:
@@ -180,12 +190,15 @@ def run_jobs(jobs: list[StationJob], workers: int | None = None,
 
 def plan_day(network: Network, sales: list[Sale], day: date, *, time_limit: float = 2.0,
              seed: int = 0, workers: int | None = None,
-             progress: Callable[[int, int], None] | None = None) -> DayPlan:
-    """Plan `day` for these sales: route every station-wave, then judge each order's promise."""
+             progress: Callable[[int, int], None] | None = None,
+             iterations_per_stop: float | None = None) -> DayPlan:
+    """Plan `day` for these sales: route every station-wave, then judge each order's promise.
+
+    With `iterations_per_stop` the plan depends only on the sales and `seed`, not on timing."""
     import time
 
     started = time.perf_counter()
-    jobs = build_jobs(network, sales, day, time_limit, seed)
+    jobs = build_jobs(network, sales, day, time_limit, seed, iterations_per_stop)
     done = [0]
 
     def tick(_: StationResult) -> None:
@@ -238,6 +251,7 @@ def assemble(network: Network, sales: list[Sale], day: date,
                 where.update((oid, (f, None, None, None)) for oid in f.covers)
     carrier = min(network.carriers.values(), key=lambda c: c.cost_per_parcel, default=None)
     out = [_judge(s, where.get(s.order.id), day, carrier) for s in sales]
+    route_out.sort(key=lambda r: (r.station, r.wave_departure, r.vehicle))
     return DayPlan(day=day, orders=tuple(out), routes=tuple(route_out), stats={})
 
 

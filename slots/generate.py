@@ -7,8 +7,10 @@ stream, so they leave every other order as it would be without them).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import fields
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -67,40 +69,106 @@ def generate_orders(network: Network, n: int, day: date, seed: int, *,
 
     Clocks run from the same-day cutoff on the day before (11:00 by default) to the cutoff on
     `day`: those before 23:00 the day before are next-day 211 orders, the later ones same-day.
+    Every column is drawn and arranged with numpy; only the Order objects are built one by one.
     """
     if n < 0:
         raise ValueError(f"n must be at least 0, got {n}")
+    _check_order_fields()
+    with _gc_paused():
+        return _generate(network, n, day, seed, city)
+
+
+def _generate(network: Any, n: int, day: date, seed: int, city: str | None) -> list[Order]:
+    """generate_orders once n is checked: draw every column, then build the orders in order."""
     stations = _stations(network, city)
     rng = np.random.default_rng(seed)
     is_return = rng.random(n) < RETURN_SHARE
     regions = _regions(network, stations)
     where, station = _addresses(stations, regions, n, rng)
-    cities = [stations[s].city for s in station]
-    clock = _clocks(network, cities, day, rng)
+    city_ids = list(dict.fromkeys(s.city for s in stations))
+    city_of = np.array([city_ids.index(s.city) for s in stations], dtype=np.int64)[station]
+    cutoffs = np.array([getattr(network.cities.get(c), "same_day_cutoff", DEFAULT_CUTOFF)
+                        for c in city_ids], dtype=np.int64)
+    clock = _clocks(cutoffs[city_of], rng)
     submitted, paid, cod = _payments(clock, is_return, rng)
     weight, volume = _sizes(is_return, rng)
     parcels = rng.choice(len(PARCEL_SHARES), n, p=PARCEL_SHARES) + 1
-    skus = _skus(network, cities, is_return, rng)
+    skus = _skus(network, city_ids, city_of, is_return, rng)
     tiers = rng.choice(len(MEMBER_TIER_SHARES), n, p=MEMBER_TIER_SHARES)
     wants = _wants(is_return, rng)
     lat, lon = _locations(regions, where, station, rng)
     is_exchange = _exchanges(is_return, seed)
 
+    # An exchange is a drawn delivery turned prepaid, paid at its drawn clock (which is `paid`
+    # for both payments), keeping a wish for a timed window but not for a pickup point.
+    cod &= ~is_exchange
+    kind = np.where(is_exchange, 2, is_return.astype(np.int64))
+    wants = np.where(is_exchange & (wants != PromiseType.TIMED), None, wants)
     base = np.datetime64(datetime.combine(day - timedelta(days=1), time()), "s")
-    submitted_at = (base + submitted.astype("timedelta64[s]")).tolist()
-    paid_at = (base + paid.astype("timedelta64[s]")).tolist()
-    columns = (lat.tolist(), lon.tolist(), weight.tolist(), volume.tolist(), parcels.tolist(),
-               tiers.tolist(), is_return.tolist(), cod.tolist(), is_exchange.tolist())
-    orders = []
-    for number, i in enumerate(np.argsort(submitted, kind="stable").tolist(), start=1):
-        la, lo, w, v, p, t, ret, c, x = (column[i] for column in columns)
-        order = Order(
-            id=f"O{day:%Y%m%d}-{number:06d}", city=cities[i], submitted_at=submitted_at[i],
-            payment="cod" if c else "prepaid", location=(la, lo), weight_kg=w, volume_m3=v,
-            parcels=p, skus=skus[i], member_tier=t, kind="return" if ret else "delivery",
-            paid_at=None if c else paid_at[i], wants=wants[i])
-        orders.append(_as_exchange(order) if x else order)
-    return orders
+    by_submission = np.argsort(submitted, kind="stable")
+
+    def column(values: np.ndarray) -> list[Any]:
+        return values[by_submission].tolist()
+
+    paid_at = np.where(cod, None, _shared(base + paid.astype("timedelta64[s]")))
+    prefix = f"O{day:%Y%m%d}-"
+    return list(map(
+        Order,
+        [f"{prefix}{number:06d}" for number in range(1, n + 1)],
+        column(_labels(city_ids)[city_of]),
+        column(_shared(base + submitted.astype("timedelta64[s]"))),
+        column(_labels(("prepaid", "cod"))[cod.astype(np.int64)]),
+        list(zip(column(lat), column(lon))),
+        column(_shared(weight)), column(_shared(volume)), column(parcels),
+        [skus[i] for i in by_submission.tolist()],
+        column(tiers),
+        column(_labels(("delivery", "return", "exchange"))[kind]),
+        column(paid_at), column(wants)))
+
+
+_ORDER_FIELDS = ("id", "city", "submitted_at", "payment", "location", "weight_kg", "volume_m3",
+                 "parcels", "skus", "member_tier", "kind", "paid_at", "wants")
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while up to millions of acyclic objects are made:
+    otherwise its full passes over them take about as long as making them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _check_order_fields() -> None:
+    """Orders are built positionally, in _ORDER_FIELDS order: fail loudly if Order changes."""
+    names = tuple(f.name for f in fields(Order))
+    if names[:len(_ORDER_FIELDS)] != _ORDER_FIELDS:
+        raise RuntimeError(f"Order's fields are {names}; update slots.generate._ORDER_FIELDS")
+
+
+def _labels(values: Sequence[Any]) -> np.ndarray:
+    """`values` as an object array, so indexing it hands out the same Python objects."""
+    labels = np.empty(len(values), dtype=object)
+    labels[:] = list(values)
+    return labels
+
+
+def _shared(values: np.ndarray) -> np.ndarray:
+    """`values` as an object array holding one Python object per distinct value: a day has far
+    fewer distinct seconds and rounded sizes than a million orders, so this saves memory."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return _labels(distinct.tolist())[inverse]
+
+
+def _groups(key: np.ndarray, size: int) -> list[np.ndarray]:
+    """For each value 0..size-1 of `key`, the positions holding it, ascending."""
+    by_key = np.argsort(key, kind="stable")
+    bounds = np.searchsorted(key[by_key], np.arange(size + 1))
+    return [by_key[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
 
 
 def _exchanges(is_return: np.ndarray, seed: int) -> np.ndarray:
@@ -108,13 +176,6 @@ def _exchanges(is_return: np.ndarray, seed: int) -> np.ndarray:
     stream (seeded with (seed, EXCHANGE_STREAM))."""
     draw = np.random.default_rng([seed, EXCHANGE_STREAM]).random(len(is_return))
     return ~is_return & (draw < EXCHANGE_SHARE / (1.0 - RETURN_SHARE))
-
-
-def _as_exchange(order: Order) -> Order:
-    """A drawn delivery turned into an exchange: nothing to collect, so prepaid, its clock kept
-    (paid at its drawn clock); it keeps a wish for a timed window, not for a pickup point."""
-    return replace(order, kind="exchange", payment="prepaid", paid_at=order.clock,
-                   wants=order.wants if order.wants == PromiseType.TIMED else None)
 
 
 def _stations(network: Any, city: str | None) -> list[Any]:
@@ -210,9 +271,11 @@ def _locations(regions: Mapping[int, Sequence[BaseGeometry]], where: np.ndarray,
                station: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(lat, lon) per order, drawn uniformly in its class's region, rounded to 6 decimals."""
     lat, lon = np.empty(len(where)), np.empty(len(where))
+    per_kind = len(regions[IN_211])
+    groups = _groups(where * per_kind + station, 3 * per_kind)
     for kind in (IN_211, OUTER, OUTSIDE):
         for s in range(len(regions[kind])):
-            mine = np.flatnonzero((where == kind) & (station == s))
+            mine = groups[kind * per_kind + s]
             if len(mine):
                 lon[mine], lat[mine] = _uniform_in(regions[kind][s], len(mine), rng)
     return lat, lon
@@ -236,14 +299,11 @@ def _uniform_in(region: BaseGeometry, k: int, rng: np.random.Generator
     return np.concatenate(xs)[:k], np.concatenate(ys)[:k]
 
 
-def _clocks(network: Any, cities: Sequence[str], day: date,
-            rng: np.random.Generator) -> np.ndarray:
-    """Each order's clock, in seconds after midnight before `day`, following HOURLY_WEIGHTS
-    over the 24 hours that end at the city's same-day cutoff on `day`."""
-    cutoff = np.array([getattr(network.cities.get(c), "same_day_cutoff", DEFAULT_CUTOFF)
-                       for c in cities], dtype=np.int64)
-    clock = np.empty(len(cities), dtype=np.int64)
-    for start in sorted(set(cutoff.tolist())):
+def _clocks(cutoff: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each order's clock, in seconds after midnight before the delivery day, following
+    HOURLY_WEIGHTS over the 24 hours that end at its city's same-day `cutoff` (minutes)."""
+    clock = np.empty(len(cutoff), dtype=np.int64)
+    for start in np.unique(cutoff).tolist():
         minutes = start + np.arange(1440)
         rate = np.asarray(HOURLY_WEIGHTS)[(minutes // 60) % 24]
         mine = np.flatnonzero(cutoff == start)
@@ -280,27 +340,46 @@ def _sizes(is_return: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray,
     return weight, np.round(volume, 4)
 
 
-def _skus(network: Any, cities: Sequence[str], is_return: np.ndarray,
+def _skus(network: Any, city_ids: Sequence[str], city_of: np.ndarray, is_return: np.ndarray,
           rng: np.random.Generator) -> list[tuple[str, ...]]:
     """1-4 distinct local SKUs per delivery (none for returns); NON_LOCAL_SHARE of deliveries
-    swap one for a SKU stocked only at warehouses that do not serve the city."""
-    n = len(cities)
-    count = rng.choice(len(SKU_COUNT_SHARES), n, p=SKU_COUNT_SHARES) + 1
-    picks = rng.random((n, len(SKU_COUNT_SHARES)))
+    swap one for a SKU stocked only at warehouses that do not serve the city.
+
+    Each draw u picks item int(u * len) of the sorted list; repeats keep their first place.
+    """
+    n, width = len(city_of), len(SKU_COUNT_SHARES)
+    count = rng.choice(width, n, p=SKU_COUNT_SHARES) + 1
+    picks = rng.random((n, width))
     non_local = rng.random(n) < NON_LOCAL_SHARE
     swap_at = rng.random(n)
     swap_with = rng.random(n)
-    stock = _stock(network, set(cities))
-    out: list[tuple[str, ...]] = []
-    for i in range(n):
-        if is_return[i]:
-            out.append(())
-            continue
-        local, elsewhere = stock[cities[i]]
-        chosen = [local[int(u * len(local))] for u in picks[i, :count[i]]]
-        if non_local[i]:
-            chosen[int(swap_at[i] * len(chosen))] = elsewhere[int(swap_with[i] * len(elsewhere))]
-        out.append(tuple(dict.fromkeys(chosen)))
+    present = np.unique(city_of).tolist()
+    stock = _stock(network, [city_ids[c] for c in present])
+    catalogue = sorted(set().union(*(set(a) | set(b) for a, b in stock.values())))
+    code = {sku: k for k, sku in enumerate(catalogue)}
+    codes = np.full((n, width), -1, dtype=np.int64)
+    groups = _groups(np.where(is_return, len(city_ids), city_of), len(city_ids))
+    for c in present:
+        rows = groups[c]
+        local, elsewhere = (np.array([code[sku] for sku in skus], dtype=np.int64)
+                            for skus in stock[city_ids[c]])
+        codes[rows] = local[(picks[rows] * len(local)).astype(np.int64)]
+        swap = rows[non_local[rows]]
+        at = (swap_at[swap] * count[swap]).astype(np.int64)
+        codes[swap, at] = elsewhere[(swap_with[swap] * len(elsewhere)).astype(np.int64)]
+    codes[np.arange(width) >= count[:, None]] = -1
+    for j in range(1, width):
+        for k in range(j):
+            codes[(codes[:, j] == codes[:, k]) & (codes[:, j] >= 0), j] = -1
+    kept = codes >= 0
+    packed = np.take_along_axis(codes, np.argsort(~kept, axis=1, kind="stable"), axis=1)
+    sizes = kept.sum(axis=1)
+    labels = _labels(catalogue)
+    out: list[tuple[str, ...]] = [()] * n
+    for k in range(1, width + 1):
+        rows = np.flatnonzero(sizes == k)
+        for i, chosen in zip(rows.tolist(), map(tuple, labels[packed[rows, :k]].tolist())):
+            out[i] = chosen
     return out
 
 
@@ -319,9 +398,9 @@ def _stock(network: Any, cities: Iterable[str]) -> dict[str, tuple[list[str], li
     return stock
 
 
-def _wants(is_return: np.ndarray, rng: np.random.Generator) -> list[str | None]:
+def _wants(is_return: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The promise type each delivery prefers, per WANTS_SHARES; None for the rest and returns."""
-    types = [t for t, _ in WANTS_SHARES] + [None]
+    types = _labels([t for t, _ in WANTS_SHARES] + [None])
     shares = [p for _, p in WANTS_SHARES]
     picked = rng.choice(len(types), len(is_return), p=shares + [1.0 - sum(shares)])
-    return [None if r else types[k] for k, r in zip(picked.tolist(), is_return.tolist())]
+    return np.where(is_return, None, types[picked])

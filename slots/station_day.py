@@ -25,6 +25,9 @@ TURNAROUND = 15 * 60.0  # seconds to reload a vehicle between two waves
 DIMENSIONS = ("weight", "volume", "parcels")
 SECONDS_PER_STOP = 0.006  # search time per stop in a wave, up to the job's time limit
 MIN_SECONDS = 0.3
+ITERATIONS_PER_STOP = 25.0  # a deterministic budget costing about what the time budget does
+MIN_ITERATIONS = 200  # a wave's least search work with `iterations_per_stop`
+SAFETY_FACTOR = 10.0  # with `iterations_per_stop` the job's time limit, times this, is only a cap
 HANDED_OVER = "/carrier"  # suffix of the stop that holds a pickup point's orders left for a carrier
 
 
@@ -307,8 +310,13 @@ def _solve_wave(job: StationJob, wave: WaveJob, stops: list[WaveStop], ready: di
     problem = routing.Problem([depot], rstops, fleet, dimensions=DIMENSIONS,
                               coordinates="latlon", distance_matrix=dist,
                               duration_matrix=dist / (fastest / 3.6))
-    budget = min(job.time_limit, max(MIN_SECONDS, SECONDS_PER_STOP * len(stops)))
-    plan = routing.solve(problem, time_limit=budget, seed=seed)
+    if job.iterations_per_stop is None:
+        budget = min(job.time_limit, max(MIN_SECONDS, SECONDS_PER_STOP * len(stops)))
+        plan = routing.solve(problem, time_limit=budget, seed=seed)
+    else:
+        work = max(MIN_ITERATIONS, int(round(job.iterations_per_stop * len(stops))))
+        plan = routing.solve(problem, time_limit=SAFETY_FACTOR * job.time_limit, seed=seed,
+                             iterations=work)
     out = []
     for r in plan.routes:
         t = next(i for i, f in enumerate(fleet) if f.id == r.vehicle_type)

@@ -67,6 +67,8 @@ class StationJob:
     """A station's whole day: its waves in order, so vehicles and late stops carry over.
 
     `pickup_points` are the points its pickup-point stops go to (hours and daily capacity).
+    `iterations_per_stop` sizes each wave's search by work, not time, so the plan is the same in
+    any process (None: the time budget).
     """
 
     station: str
@@ -76,6 +78,7 @@ class StationJob:
     time_limit: float
     seed: int
     pickup_points: tuple[PickupPoint, ...] = ()
+    iterations_per_stop: float | None = None
 
 
 def can_serve(vehicle_skills: Iterable[str], stop: WaveStop) -> bool:

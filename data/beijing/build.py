@@ -8,22 +8,19 @@ anywhere: `.venv/bin/python data/beijing/build.py [OUT_DIR]`; it loads the resul
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 import zlib
 from pathlib import Path
 
-import shapely
-from shapely.geometry import MultiPoint, MultiPolygon, Point, Polygon
-from shapely.geometry.base import BaseGeometry
-from shapely.ops import voronoi_diagram
+from shapely.geometry import Polygon
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1]))
+sys.path[:0] = [str(HERE.parents[1]), str(HERE.parent)]
 
-from warehouses.geo import (  # noqa: E402
-    METRES_PER_DEGREE, ROAD_FACTOR, area_m2, haversine_km, polygon_from_geojson, to_geojson)
+from _build_common import (  # noqa: E402
+    CARRIERS, CATALOGUE, CITY_RULES, COD_SERVICE_MINUTES, area_features, pickup_points,
+    road_minutes, service_cells, toml_tables, vehicle_types, write_folder)
+from warehouses.geo import area_m2  # noqa: E402
 from warehouses.load import load_network  # noqa: E402
 
 CITY = "beijing"
@@ -60,16 +57,11 @@ STATIONS = [
 # (vans, e-tricycles with a POS terminal, e-tricycles without): every van and most e-tricycles
 # carry a POS terminal for cash on delivery
 FLEETS = {"central": (8, 7, 3), "standard": (6, 5, 3), "outer": (8, 4, 2)}
-POS = ["pos"]  # the skill a cash-on-delivery door needs
-COD_SERVICE_MINUTES = 5.0  # at a cash-on-delivery door: 2 min more than the 3 min of a prepaid one
-SHIFT = ["07:30", "23:00"]
 WAVES = [("W1", "08:00", "11:30"), ("W2", "11:30", "15:00"), ("W3", "15:00", "18:30"),
          ("W4", "19:00", "22:45")]
 TIMED_WINDOWS = [["09:00", "11:00"], ["11:00", "13:00"], ["14:00", "16:00"], ["16:00", "18:00"],
                  ["19:00", "21:00"]]
 SORT_MINUTES = 45
-PICKUP_OFFSETS_M = [(700, 500), (-600, 800), (300, -900)]  # (north, east) from the station
-PICKUP_CAPACITIES = [150, 200, 250, 300, 350, 400]
 
 BJ_DC, BJ_CITY_WH, SH_DC = "BJ-DC-GUAN", "BJ-WH-MJQ", "SH-DC-JD"
 WAREHOUSES = [
@@ -99,7 +91,6 @@ OTHER_CITIES = [("guangzhou", "Guangzhou"), ("chengdu", "Chengdu"), ("wuhan", "W
 DEPARTURES = {BJ_DC: ["04:30", "08:00", "12:00", "15:30", "20:00"],
               BJ_CITY_WH: ["05:00", "09:30", "13:00", "16:30", "20:30"]}
 TRUCK_KMH, HANDLING_MIN = 45.0, 20
-CATALOGUE = [f"SKU{i:05d}" for i in range(2000)]
 FAST_MOVERS = 800  # the city warehouse holds the first 800 SKUs of the Beijing range
 
 
@@ -108,73 +99,13 @@ def in_beijing_range(sku: str) -> bool:
     return zlib.crc32(sku.encode()) % 100 >= 3
 
 
-def vehicle_types(profile: str) -> list[dict]:
-    vans, pos_trikes, trikes = FLEETS[profile]
-    trike = dict(weight_kg=200.0, volume_m3=1.2, parcels=60, shift=SHIFT, fixed_cost=20.0,
-                 cost_per_km=0.1, cost_per_hour=30.0, speed_kmh=15.0)
-    return [
-        dict(id="van", count=vans, weight_kg=800.0, volume_m3=4.5, parcels=150, shift=SHIFT,
-             fixed_cost=60.0, cost_per_km=0.9, cost_per_hour=40.0, speed_kmh=25.0, skills=POS),
-        dict(id="etrike-pos", count=pos_trikes, **trike, skills=POS),
-        dict(id="etrike", count=trikes, **trike),
-    ]
-
-
-def service_cells() -> dict[str, Polygon]:
-    """Each station's Voronoi cell within the urban boundary, coordinates rounded as written."""
-    boundary = Polygon(URBAN_BOUNDARY)
-    points = {sid: Point(lon, lat) for sid, _, (lat, lon), _, _ in STATIONS}
-    diagram = voronoi_diagram(MultiPoint(list(points.values())), envelope=boundary.buffer(1.0))
-    cells = {}
-    for sid, p in points.items():
-        (cell,) = [c for c in diagram.geoms if c.contains(p)]
-        cells[sid] = polygon_from_geojson(to_geojson(cell.intersection(boundary)))
-    return cells
-
-
-def polygonal(geometry: BaseGeometry) -> BaseGeometry | None:
-    """The polygons of an intersection (dropping touching lines and points); None if no area."""
-    parts = [g for g in shapely.get_parts(geometry) if g.geom_type == "Polygon" and g.area > 0]
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else MultiPolygon(parts)
-
-
-def areas(cells: dict[str, Polygon]) -> list[dict]:
-    central = Polygon(CENTRAL_211)
-    features = []
-    for sid, cell in cells.items():
-        features.append({"type": "Feature", "properties": {"station": sid, "kind": "service"},
-                         "geometry": to_geojson(cell)})
-        inner = polygonal(cell.intersection(central))
-        if inner is not None:
-            features.append({"type": "Feature", "properties": {"station": sid, "kind": "211"},
-                             "geometry": to_geojson(inner)})
-    return features
-
-
-def pickup_points(cells: dict[str, Polygon]) -> list[dict]:
-    """2 or 3 pickup points near each station, pulled in towards it until inside its cell."""
-    points, n = [], 0
-    for sid, name, (lat, lon), profile, _ in STATIONS:
-        per_degree_east = METRES_PER_DEGREE * math.cos(math.radians(lat))
-        for k, (north, east) in enumerate(PICKUP_OFFSETS_M[:3 if profile == "central" else 2], 1):
-            scale = 1.0
-            while True:
-                at = (round(lat + north * scale / METRES_PER_DEGREE, 6),
-                      round(lon + east * scale / per_degree_east, 6))
-                if cells[sid].contains(Point(at[1], at[0])):
-                    break
-                scale /= 2
-            points.append(dict(id=f"{sid}-P{k}", name=f"{name} pickup point {k}", station=sid,
-                               location=list(at), opens="08:00", closes="22:00",
-                               capacity=PICKUP_CAPACITIES[n % len(PICKUP_CAPACITIES)]))
-            n += 1
-    return points
+def cells() -> dict[str, Polygon]:
+    """Each station's Voronoi cell within the urban boundary."""
+    return service_cells({sid: at for sid, _, at, _, _ in STATIONS}, Polygon(URBAN_BOUNDARY))
 
 
 def transit_minutes(source: tuple[float, float], target: tuple[float, float]) -> int:
-    minutes = HANDLING_MIN + haversine_km(source, target) * ROAD_FACTOR / TRUCK_KMH * 60
+    minutes = road_minutes(source, target, TRUCK_KMH, HANDLING_MIN)
     return int(min(150, max(60, 5 * round(minutes / 5))))
 
 
@@ -194,7 +125,8 @@ def stations() -> list[dict]:
     return [dict(id=sid, name=name, city=CITY, location=list(location), sort_minutes=SORT_MINUTES,
                  priority=0, service_minutes=3.0, cod_service_minutes=COD_SERVICE_MINUTES,
                  waves=[dict(id=w, departure=d, latest_return=r) for w, d, r in WAVES],
-                 fleet=vehicle_types(profile), timed_windows=TIMED_WINDOWS if timed else [])
+                 fleet=vehicle_types(*FLEETS[profile]),
+                 timed_windows=TIMED_WINDOWS if timed else [])
             for sid, name, location, profile, timed in STATIONS]
 
 
@@ -206,44 +138,23 @@ def stock_rows() -> list[tuple[str, str]]:
             + [(w, s) for w in SECONDARY for s in CATALOGUE[:FAST_MOVERS]])
 
 
-def toml_value(value: object) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return repr(value)
-
-
-def toml_tables(name: str, rows: list[dict]) -> str:
-    return "".join(f"\n[[{name}]]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in row.items())
-                   for row in rows)
-
-
 def network_toml(cells: dict[str, Polygon]) -> str:
-    rules = dict(same_day_cutoff="11:00", same_day_deadline="23:00", next_day_cutoff="23:00",
-                 next_day_deadline="15:00", timezone="Asia/Shanghai")
-    cities = [dict(id=CITY, name="Beijing", **rules), dict(id="shanghai", name="Shanghai", **rules)]
-    cities += [dict(id=cid, name=name, **rules) for cid, name in OTHER_CITIES]
-    carriers = [dict(id="sf", name="SF Express", lead_days=1, cost_per_parcel=12.0),
-                dict(id="zto", name="ZTO Express", lead_days=2, cost_per_parcel=6.0)]
+    cities = [dict(id=CITY, name="Beijing", **CITY_RULES),
+              dict(id="shanghai", name="Shanghai", **CITY_RULES)]
+    cities += [dict(id=cid, name=name, **CITY_RULES) for cid, name in OTHER_CITIES]
     return ("# The bundled Beijing network. Generated by build.py; edit that, not this.\n"
             + toml_tables("cities", cities) + toml_tables("warehouses", WAREHOUSES)
-            + toml_tables("carriers", carriers) + toml_tables("links", links())
-            + toml_tables("pickup_points", pickup_points(cells)))
+            + toml_tables("carriers", CARRIERS) + toml_tables("links", links())
+            + toml_tables("pickup_points", pickup_points(
+                [(sid, name, at, 3 if profile == "central" else 2)
+                 for sid, name, at, profile, _ in STATIONS], cells)))
 
 
 def write(out: Path) -> None:
     """Write the four network files into `out`."""
-    cells = service_cells()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "network.toml").write_text(network_toml(cells), encoding="utf-8")
-    (out / "stations.json").write_text(json.dumps({"stations": stations()}, indent=2) + "\n",
-                                       encoding="utf-8")
-    features = ",\n".join(json.dumps(f) for f in areas(cells))
-    (out / "areas.geojson").write_text(
-        '{"type": "FeatureCollection", "features": [\n' + features + "\n]}\n", encoding="utf-8")
-    (out / "stock.csv").write_text(
-        "warehouse,sku\n" + "".join(f"{w},{s}\n" for w, s in stock_rows()), encoding="utf-8")
+    station_cells = cells()
+    write_folder(out, network_toml(station_cells), stations(),
+                 area_features(station_cells, Polygon(CENTRAL_211)), stock_rows())
 
 
 def main(out: Path = HERE) -> None:

@@ -222,3 +222,85 @@ def test_dispatch_events_rejects_a_bad_file(dispatch_db, dispatch_job, tmp_path)
     bad.write_text(json.dumps([{"type": "vehicle_unavailable", "at": "2026-12-02T09:00:00"}]))
     result = dispatch("events", dispatch_job["id"], str(bad), db=url)
     assert result.exit_code == 2 and "events.0.vehicle" in result.output
+
+
+# -- slot211 whatif --------------------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n"
+WHATIF = f"""\
+[base]
+network = "{BEIJING}"
+orders = 300
+date = "2026-12-02"
+seed = 2
+time_limit = 0.3
+iterations_per_stop = 20
+
+[scenarios."vans 12"]
+fleet = {{ "*" = {{ van = 12 }} }}
+sweep = {{ vans = 12 }}
+
+[scenarios.vans_2]
+fleet = {{ "*" = {{ van = 2 }} }}
+sweep = {{ vans = 2 }}
+"""
+
+
+def test_whatif_writes_the_table_plots_maps_and_report(tmp_path):
+    toml = tmp_path / "fleet.toml"
+    toml.write_text(WHATIF)
+    out = tmp_path / "whatif"
+    result = runner.invoke(app, ["whatif", str(toml), "--out", str(out), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert "vans 12" in result.stdout and "vans_2" in result.stdout
+
+    rows = list(csv.DictReader((out / "kpis.csv").open()))
+    assert [r["scenario"] for r in rows] == ["base", "vans 12", "vans_2"]
+    by = {r["scenario"]: r for r in rows}
+    assert {r["orders"] for r in rows} == {"300"}
+    assert int(by["vans 12"]["vehicles"]) > int(by["base"]["vehicles"]) > int(
+        by["vans_2"]["vehicles"])
+    assert float(by["base"]["delta_cost"]) == 0.0
+    assert float(by["vans_2"]["delta_vehicles_used"]) == pytest.approx(
+        float(by["vans_2"]["vehicles_used"]) - float(by["base"]["vehicles_used"]))
+    assert (by["vans 12"]["vans"], by["base"]["vans"]) == ("12.0", "")
+
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert pngs == ["cost_per_order.png", "on_time_rate_211.png"]
+    for name in pngs:
+        data = (out / name).read_bytes()
+        assert data[:8] == PNG and len(data) > 1000, name
+
+    maps = sorted(p.name for p in (out / "maps").glob("*.html"))
+    assert maps == ["base.html", "vans_12.html", "vans_2.html"]
+    for name in maps:
+        assert "leaflet" in (out / "maps" / name).read_text().lower(), name
+
+    report = (out / "report.html").read_text()
+    for name in pngs:
+        assert f'src="{name}"' in report
+    for name in maps:
+        assert f'src="maps/{name}"' in report
+    assert 'href="kpis.csv"' in report and "vans 12" in report and "delta_cost" in report
+
+
+def test_whatif_unknown_key_exits_2_naming_it(tmp_path):
+    toml = tmp_path / "typo.toml"
+    toml.write_text(WHATIF.replace("sweep = { vans = 2 }", "demnad = 2"))
+    result = runner.invoke(app, ["whatif", str(toml), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    assert f"{toml}: scenarios.vans_2.demnad: unknown key" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("where", [[], ["--ray", "local"]], ids=["pool", "ray"])
+def test_whatif_override_that_does_not_fit_exits_2_naming_it(tmp_path, where):
+    """Checked before any worker starts, so the message has no worker's traceback in it."""
+    toml = tmp_path / "nope.toml"
+    toml.write_text(WHATIF.replace("sweep = { vans = 2 }", 'remove_stations = ["BJ-NOPE"]'))
+    result = runner.invoke(app, ["whatif", str(toml), "--out", str(tmp_path / "o"),
+                                 "--workers", "1", *where])
+    assert result.exit_code == 2, result.output
+    assert "error: scenarios.vans_2.remove_stations.0: no station 'BJ-NOPE'" in result.output
+    assert "Traceback" not in result.output and "File " not in result.output

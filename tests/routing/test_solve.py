@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import time
 
 import numpy as np
@@ -287,13 +288,92 @@ def test_multi_depot_routes_end_where_their_type_says():
     assert_valid(p, plan)
 
 
-# Same seed, same plan? Not asserted: it holds on small instances but not in general (on 200
-# stops, three runs with seed=7 gave three different costs), because the LNS chunk sizes and the
-# OR-Tools search depend on the wall clock.
+# Same seed, same plan? Not with a time limit alone (on 200 stops, three runs with seed=7 gave
+# three different costs: the LNS chunk sizes and the OR-Tools search follow the wall clock).
+# With `iterations` it is, below.
 def test_different_seeds_both_valid():
     p = random_problem(25, seed=3)
     for seed in (0, 1):
         assert_valid(p, solve(p, TL, seed=seed))
+
+
+# -- iterations: a fixed amount of work, the same plan anywhere ----------------------------------
+
+WORK = 3000  # ruin-and-recreate iterations
+CAP = 60.0  # seconds: only a safety cap, never reached here
+
+
+def routes_and_cost(plan) -> tuple[list, float]:
+    return [(r.vehicle_type, r.vehicle, r.stops) for r in plan.routes], plan.cost
+
+
+def fixed_plan(n: int, problem_seed: int, seed: int) -> tuple[list, float]:
+    """Solve in whatever process this runs in (module level, so a spawned worker can import it)."""
+    return routes_and_cost(solve(random_problem(n, problem_seed), CAP, seed=seed, iterations=WORK))
+
+
+def test_iterations_give_the_same_plan_twice_and_in_a_spawned_process():
+    p = random_problem(150, seed=8)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        there = pool.apply_async(fixed_plan, (150, 8, 4))  # runs while this process solves too
+        first = solve(p, CAP, seed=4, iterations=WORK)
+        again = solve(p, CAP, seed=4, iterations=WORK)
+        there = there.get(timeout=120)
+    assert_valid(p, first)
+    assert first.stats["deterministic"] and first.stats["lns"]["iterations"] == WORK
+    assert routes_and_cost(first) == routes_and_cost(again) == there
+    assert first.cost == again.cost  # exactly, not approximately
+
+
+def test_iterations_with_other_seeds_are_valid_and_may_differ():
+    p = random_problem(150, seed=8)
+    plans = [solve(p, CAP, seed=seed, iterations=WORK) for seed in (4, 5, 6)]
+    for plan in plans:
+        assert_valid(p, plan)
+        assert plan.stats["deterministic"]
+    assert len({repr(routes_and_cost(plan)) for plan in plans}) > 1
+
+
+def test_iterations_on_a_tight_fleet_stay_valid_and_repeat():
+    stops = [Stop(f"s{i}", (10 * i, 0), delivery={"weight": 3}) for i in range(1, 10)]
+    p = planar([DEPOT], stops, [VAN])
+    first, again = (solve(p, CAP, seed=2, iterations=500) for _ in range(2))
+    assert_valid(p, first)
+    assert sum(len(r.visits) for r in first.routes) == 3
+    assert routes_and_cost(first) == routes_and_cost(again)
+
+
+def test_iterations_zero_is_construction_only():
+    p = random_problem(40, seed=2)
+    plan = solve(p, CAP, seed=0, iterations=0)
+    assert_valid(p, plan)
+    assert plan.stats["deterministic"] and "lns" not in plan.stats and "ortools" not in plan.stats
+    assert routes_and_cost(plan) == routes_and_cost(solve(p, CAP, seed=0, iterations=0))
+
+
+def test_time_limit_caps_iterations_and_says_so():
+    p = random_problem(200, seed=11)
+    started = time.perf_counter()
+    plan = solve(p, 0.3, seed=0, iterations=10**8)
+    assert time.perf_counter() - started <= 1.3
+    assert_valid(p, plan)
+    assert plan.stats["deterministic"] is False
+    assert solve(p, TL, seed=0).stats["deterministic"] is False  # the timed search never is
+
+
+def test_iterations_when_every_stop_fails_its_precheck():
+    p = planar([DEPOT], [Stop("heavy", (10, 0), delivery={"weight": 11})], [VAN])
+    plan = solve(p, TL, iterations=100)
+    assert reasons(plan) == {"heavy": Reason.CAPACITY} and plan.stats["deterministic"]
+    assert_valid(p, plan)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "100"])
+def test_bad_iterations_raise(bad):
+    p = planar([DEPOT], [Stop("a", (10, 0))], [VAN])
+    with pytest.raises(ValueError, match="iterations"):
+        solve(p, TL, iterations=bad)
 
 
 # -- regressions: rounding, free arcs, time limit on over-full problems --------------------------

@@ -206,3 +206,19 @@ def test_a_pickup_point_closed_all_wave_waits_for_the_next():
     assert o.reasons == (Reason.MOVED_TO_LATER_WAVE, Reason.PICKUP_POINT_CLOSED)
     assert o.planned_arrival >= sample.at(13)
     assert checked(plan, net, [s.order for s in sales])["violations"] == []
+
+
+def test_iterations_per_stop_gives_the_same_day_inline_and_in_a_process_pool(network):
+    orders = generate_orders(network, 400, DAY, seed=12)
+    sales = simulate_checkout(orders, network)
+    first, again = (plan_day(network, sales, DAY, seed=3, workers=1, iterations_per_stop=5)
+                    for _ in range(2))
+    assert first.routes and first.orders == again.orders and first.routes == again.routes
+    assert checked(first, network, orders)["violations"] == []
+    pooled = plan_day(network, sales, DAY, seed=3, workers=2, iterations_per_stop=5)
+    assert pooled.orders == first.orders
+
+    def by_vehicle(plan):  # a pool lists stations' routes in the order they finish
+        return sorted(plan.routes, key=lambda r: (r.station, r.wave, r.vehicle))
+
+    assert by_vehicle(pooled) == by_vehicle(first)

@@ -247,3 +247,53 @@ def test_sample_beijing_network():
     in_211 = share(s is not None and s.area_211.covers(Point(o.location[1], o.location[0]))
                    for o, s in zip(orders, located))
     assert in_211 == pytest.approx(0.90, abs=0.03)
+
+
+CHINA = Path(__file__).resolve().parents[2] / "data" / "china"
+
+
+@pytest.fixture(scope="module")
+def china():
+    from warehouses import load_network
+
+    return load_network(CHINA)
+
+
+def demand_shares(network) -> dict[str, float]:
+    """Each city's share of the summed station demand weights 1 / (1 + (d / D)^2)."""
+    by_city: dict[str, list] = {}
+    for s in network.stations.values():
+        by_city.setdefault(s.city, []).append(s.location)
+    totals = {}
+    for city, at in by_city.items():
+        at = np.array(at)
+        mid = at.mean(axis=0)
+        d = np.hypot(at[:, 0] - mid[0], (at[:, 1] - mid[1]) * np.cos(np.radians(mid[0])))
+        totals[city] = float((1.0 / (1.0 + (d / d.mean()) ** 2)).sum())
+    return {city: total / sum(totals.values()) for city, total in totals.items()}
+
+
+def test_china_orders_spread_over_every_city_by_station_demand(china):
+    orders = generate_orders(china, 40_000, DAY, seed=21)
+    cities = Counter(o.city for o in orders)
+    expected = demand_shares(china)
+    assert set(cities) == set(expected) and len(expected) == 20
+    for city, share_ in expected.items():
+        assert cities[city] / len(orders) == pytest.approx(share_, abs=0.006), city
+    assert cities["beijing"] > 2 * cities["kunming"]
+    for o in orders[:4000]:
+        station = china.locate(o.location)
+        assert station is None or station.city == o.city
+    early = {c.id for c in china.cities.values() if c.same_day_cutoff == 10 * 60}
+    assert early and any(o.city in early for o in orders)
+    for o in orders:
+        cutoff = 10 if o.city in early else 11
+        assert datetime(2026, 11, 30, cutoff) <= o.clock < datetime(2026, 12, 1, cutoff)
+
+
+def test_china_orders_are_seeded_and_reproducible(china):
+    first = generate_orders(china, 3000, DAY, seed=5)
+    assert first == generate_orders(china, 3000, DAY, seed=5)
+    assert first != generate_orders(china, 3000, DAY, seed=6)
+    kunming = generate_orders(china, 500, DAY, seed=5, city="kunming")
+    assert {o.city for o in kunming} == {"kunming"}

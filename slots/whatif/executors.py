@@ -1,0 +1,170 @@
+"""Where scenarios run: a local process pool (the default) or a Ray cluster, the same code path.
+
+Both prepare each scenario in a worker (the base network travels once: Ray's object store, or
+the pool's task arguments), solve every (scenario, station day) as its own task, biggest first,
+and assemble the plans in the caller. A station task that fails is retried, then reported as
+TASK_FAILED for its orders, never lost.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, Sequence
+
+from warehouses.network import Network
+
+from ..station_day import run_station
+from .run import Prepared, Progress, failed_station, finish, prepare
+from .scenario import Base, Scenario
+
+RETRIES = 2  # a station task is tried this many more times before it counts as failed
+
+
+def make_executor(kind: Any, workers: int | None = None) -> Any:
+    """"pool", "ray" (a local cluster, or `ray:ADDRESS` / "ray:auto"), or an executor object."""
+    if kind == "pool":
+        return PoolExecutor(workers)
+    if isinstance(kind, str) and (kind == "ray" or kind.startswith("ray:")):
+        return RayExecutor(kind.partition(":")[2] or None, workers)
+    if hasattr(kind, "run"):
+        return kind
+    raise ValueError(f"executor: expected 'pool', 'ray' or 'ray:ADDRESS', got {kind!r}")
+
+
+_warmed = False
+
+
+def _warm() -> None:
+    """Load the numba kernels once per worker process, before its first solve."""
+    global _warmed
+    if not _warmed:
+        import routing
+
+        routing.warmup()
+        _warmed = True
+
+
+def _by_size(prepared: Sequence[Prepared]) -> list[tuple[int, Any]]:
+    tasks = [(i, job) for i, p in enumerate(prepared) for job in p.jobs]
+    return sorted(tasks, key=lambda t: -sum(len(w.stops) for w in t[1].waves))
+
+
+class PoolExecutor:
+    """A local spawn process pool of `workers` processes (default: every core)."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.failures: list[str] = []
+        self._pool = ProcessPoolExecutor(max_workers=self.workers,
+                                         mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_warm)
+
+    def run(self, network: Network, base: Base, scenarios: Sequence[Scenario],
+            progress: Progress | None) -> dict[str, tuple[dict, Any]]:
+        prepared = [f.result() for f in [self._pool.submit(prepare, network, base, s)
+                                         for s in scenarios]]
+        results: list[list] = [[] for _ in prepared]
+        pending = {}
+        for i, job in _by_size(prepared):
+            pending[self._pool.submit(run_station, job)] = (i, job, 0)
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                i, job, tries = pending.pop(fut)
+                try:
+                    results[i].append(fut.result())
+                except Exception as exc:
+                    if tries < RETRIES:
+                        pending[self._pool.submit(run_station, job)] = (i, job, tries + 1)
+                        continue
+                    self.failures.append(f"{prepared[i].scenario.name}/{job.station}: {exc!r}")
+                    results[i].append(failed_station(job, repr(exc)))
+                _tick(progress, prepared[i], results[i])
+        return _finish_all(prepared, results)
+
+    def close(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
+
+
+class RayExecutor:
+    """Ray tasks: one per scenario to prepare it (the base network put once in the object
+    store), one per (scenario, station day) to solve it, retried by Ray on failure.
+
+    `address` None starts a local Ray with `workers` CPUs; "auto" or an address joins a cluster.
+    """
+
+    def __init__(self, address: str | None = None, workers: int | None = None) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise RuntimeError("Ray is not installed: pip install 'slot211[cluster]'") from None
+        self.ray = ray
+        self.failures: list[str] = []
+        self.peak_mb: dict[int, float] = {}  # worker pid -> its peak resident MB
+        self._started = not ray.is_initialized()
+        if self._started:
+            if address:
+                ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+            else:
+                ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
+                         ignore_reinit_error=True, log_to_driver=False)
+        self._prepare = ray.remote(_ray_prepare)
+        self._solve = ray.remote(max_retries=RETRIES, retry_exceptions=True)(_ray_solve)
+
+    def run(self, network: Network, base: Base, scenarios: Sequence[Scenario],
+            progress: Progress | None) -> dict[str, tuple[dict, Any]]:
+        ray = self.ray
+        shared = ray.put(network)
+        prepared = ray.get([self._prepare.remote(shared, base, s) for s in scenarios])
+        results: list[list] = [[] for _ in prepared]
+        pending = {}
+        for i, job in _by_size(prepared):
+            pending[self._solve.remote(job)] = (i, job)
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                i, job = pending.pop(ref)
+                try:
+                    result, pid, peak = ray.get(ref)
+                    self.peak_mb[pid] = max(peak, self.peak_mb.get(pid, 0.0))
+                    results[i].append(result)
+                except Exception as exc:
+                    self.failures.append(f"{prepared[i].scenario.name}/{job.station}: {exc!r}")
+                    results[i].append(failed_station(job, repr(exc)))
+                _tick(progress, prepared[i], results[i])
+        return _finish_all(prepared, results)
+
+    def close(self) -> None:
+        if self._started:
+            self.ray.shutdown()
+
+
+def _ray_prepare(network: Network, base: Base, scenario: Scenario) -> Prepared:
+    return prepare(network, base, scenario)
+
+
+def _ray_solve(job) -> tuple[Any, int, float]:
+    """A station day solved in a Ray worker, with the worker's pid and peak resident MB."""
+    import resource
+
+    _warm()
+    result = run_station(job)
+    return result, os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _tick(progress: Progress | None, p: Prepared, done: list) -> None:
+    if progress is not None:
+        progress(p.scenario.name, len(done), len(p.jobs))
+
+
+def _finish_all(prepared: Sequence[Prepared], results: Sequence[list]
+                ) -> dict[str, tuple[dict, Any]]:
+    out = {}
+    for p, res in zip(prepared, results):
+        plan, row = finish(p, res)
+        row["prepare_seconds"] = p.seconds
+        row["station_seconds"] = sum(r.seconds for r in res)
+        out[p.scenario.name] = (row, plan)
+    return out
