@@ -15,6 +15,7 @@ import numpy as np
 import routing
 from routing.matrix import haversine_matrix
 from warehouses.geo import ROAD_FACTOR, haversine_km
+from warehouses.model import VehicleType
 
 from .model import Reason
 from .waves import (DROP_PENALTY, MIN_VEHICLE_SECONDS, PICKUP_HANDOVER_SECONDS,
@@ -97,10 +98,8 @@ def run_station(job: StationJob, on_wave: Callable[[str, int, int, float], None]
 
     started = _time.perf_counter()
     fastest = max(vt.speed_kmh for vt in job.fleet)
-    ready = {f"{job.station}-{vt.id}-{k + 1:02d}": vt.shift[0] * 60.0
-             for vt in job.fleet for k in range(vt.count)}
-    types = {vid: vt for vt in job.fleet for k in range(vt.count)
-             for vid in [f"{job.station}-{vt.id}-{k + 1:02d}"]}
+    types = station_vehicles(job)
+    ready = {vid: vt.shift[0] * 60.0 for vid, vt in types.items()}
     points = _PointDay(job)
     routes: list[StationRoute] = []
     fates: list[StopFate] = []
@@ -269,16 +268,28 @@ def _retime(stop: WaveStop, wave: WaveJob, depot: tuple[float, float], speed_kmh
     return replace(stop, window=(wave.departure, wave.latest_return))
 
 
+def station_vehicles(job: StationJob) -> dict[str, VehicleType]:
+    """The station's physical vehicles by name ("BJ-WJ-van-03"), each with its type."""
+    return {f"{job.station}-{vt.id}-{k + 1:02d}": vt for vt in job.fleet for k in range(vt.count)}
+
+
+def wave_duty(vt: VehicleType, wave: WaveJob, ready: float) -> tuple[float, float] | None:
+    """When a vehicle free from `ready` can work in `wave` (start, end), or None if that is no
+    more than MIN_VEHICLE_SECONDS."""
+    start = float(math.ceil(max(wave.departure, ready)))
+    end = min(wave.latest_return, vt.shift[1] * 60.0)
+    return (start, end) if end - start > MIN_VEHICLE_SECONDS else None
+
+
 def _solve_wave(job: StationJob, wave: WaveJob, stops: list[WaveStop], ready: dict[str, float],
                 types: dict, fastest: float, seed: int) -> tuple[list[StationRoute], dict[str, str]]:
     """Route one wave with the vehicles that are back in time; return routes and drop reasons."""
     groups: dict[tuple[str, float], list[str]] = {}
     for vid, at in ready.items():
         vt = types[vid]
-        start = float(math.ceil(max(wave.departure, at)))
-        end = min(wave.latest_return, vt.shift[1] * 60.0)
-        if end - start > MIN_VEHICLE_SECONDS:
-            groups.setdefault((vt.id, start), []).append(vid)
+        duty = wave_duty(vt, wave, at)
+        if duty is not None:
+            groups.setdefault((vt.id, duty[0]), []).append(vid)
     depot = routing.Depot(job.station, job.location, (wave.departure, wave.latest_return))
     fleet, members = [], []
     for (tid, start), vids in sorted(groups.items()):

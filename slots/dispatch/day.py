@@ -16,8 +16,9 @@ from ..ledger.base import Reservation, Status
 from ..model import Promise, PromiseType, Sale
 from ..order_json import order_from_dict
 from ..slot_ids import parse_slot
-from ..station_day import TURNAROUND, StationResult, run_station
-from ..waves import MIN_VEHICLE_SECONDS, PICKUP_HANDOVER_SECONDS, StationJob, WaveJob
+from ..station_day import (TURNAROUND, StationResult, run_station, station_vehicles,
+                           wave_duty)
+from ..waves import PICKUP_HANDOVER_SECONDS, StationJob, WaveJob
 from .events import (
     ORDER_ADDED,
     ORDER_CANCELLED,
@@ -62,14 +63,20 @@ def sales_of(reservations: Iterable[Reservation]) -> list[Sale]:
     return out
 
 
+def check_station_wave(network: Network, station: str, wave: str | None) -> Any:
+    """The station, if it exists and has `wave` (when given); a ValueError names the field."""
+    st = network.stations.get(station)
+    if st is None:
+        raise ValueError(f"station: no station {station!r}")
+    if wave is not None and wave not in {w.id for w in st.waves}:
+        raise ValueError(f"wave: {station} has no wave {wave!r}")
+    return st
+
+
 def station_job(network: Network, sales: Sequence[Sale], day: date, station: str,
                 wave: str | None, time_limit: float, seed: int) -> StationJob:
     """The day plan's job for one station (only `wave`, if given)."""
-    if station not in network.stations:
-        raise ValueError(f"station: no station {station!r}")
-    st = network.stations[station]
-    if wave is not None and wave not in {w.id for w in st.waves}:
-        raise ValueError(f"wave: {station} has no wave {wave!r}")
+    st = check_station_wave(network, station, wave)
     mine = [s for s in sales if s.station == station and (wave is None or s.wave == wave)]
     jobs = [j for j in build_jobs(network, mine, day, time_limit, seed) if j.station == station]
     if jobs:
@@ -96,18 +103,15 @@ def waves_of(job: StationJob, result: StationResult, day: date,
     are free (back from the previous wave plus the turnaround), and the stops left over."""
     fastest = max(vt.speed_kmh for vt in job.fleet)
     types = {vt.id: vt for vt in job.fleet}
-    ready = {vehicle_id(job.station, vt.id, k): vt.shift[0] * 60.0
-             for vt in job.fleet for k in range(vt.count)}
-    kind = {vehicle_id(job.station, vt.id, k): vt.id for vt in job.fleet for k in range(vt.count)}
+    fleet = station_vehicles(job)
+    ready = {vid: vt.shift[0] * 60.0 for vid, vt in fleet.items()}
     out: Waves = {}
     for wave in job.waves:
         vehicles = {}
         for vid, at in ready.items():
-            vt = types[kind[vid]]
-            start = float(math.ceil(max(wave.departure, at)))
-            end = min(wave.latest_return, vt.shift[1] * 60.0)
-            if end - start > MIN_VEHICLE_SECONDS:
-                vehicles[vid] = VehicleState(vid, vt.id, start, end)
+            duty = wave_duty(fleet[vid], wave, at)
+            if duty is not None:
+                vehicles[vid] = VehicleState(vid, fleet[vid].id, *duty)
         state = WaveState(job.station, day.isoformat(), wave.wave, wave.departure,
                           wave.latest_return, job.location, fastest, types, vehicles, {})
         for r in (r for r in result.routes if r.wave == wave.wave):
@@ -131,11 +135,6 @@ def waves_of(job: StationJob, result: StationResult, day: date,
             if o in order_loads and fate.stop.kind == "pickup_point":
                 home.order_loads[o] = tuple(order_loads[o])
     return out
-
-
-def vehicle_id(station: str, vehicle_type: str, k: int) -> str:
-    """The name of a station's k-th (from 0) vehicle of a type, as the day plan names it."""
-    return f"{station}-{vehicle_type}-{k + 1:02d}"
 
 
 def order_loads(sales: Iterable[Sale]) -> dict[str, tuple[float, float, int]]:

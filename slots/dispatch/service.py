@@ -21,7 +21,8 @@ from warehouses.network import Network
 
 from ..ledger.base import Code, LedgerError
 from ..station_day import MIN_SECONDS, SECONDS_PER_STOP
-from .day import Outcome, Waves, apply_events, order_loads, sales_of, station_job, totals, waves_of
+from .day import (Outcome, Waves, apply_events, check_station_wave, order_loads, sales_of,
+                  station_job, totals, waves_of)
 from .events import parse_events
 from .outbox import PICKUP_POINT_ARRIVED, PROMISE_BROKEN, LoggingSender, Sender, deliver
 from .state import WaveState
@@ -88,18 +89,10 @@ class Dispatcher:
     def submit(self, station: str, day: date, wave: str | None = None,
                time_limit: float | None = None, seed: int = 0) -> dict[str, Any]:
         """Queue a plan of the station's confirmed orders for `day` (one wave, or all)."""
-        st = self.network.stations.get(station)
-        if st is None:
-            raise ValueError(f"station: no station {station!r}")
-        if wave is not None and wave not in {w.id for w in st.waves}:
-            raise ValueError(f"wave: {station} has no wave {wave!r}")
-        limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
-        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not (
-                0 < limit <= MAX_TIME_LIMIT):
-            raise ValueError(f"time_limit: expected seconds in (0, {MAX_TIME_LIMIT:g}], "
-                             f"got {time_limit!r}")
+        check_station_wave(self.network, station, wave)
+        limit = _time_limit(DEFAULT_TIME_LIMIT if time_limit is None else time_limit)
         job = self.store.create_job(station=station, day=day.isoformat(), wave=wave,
-                                    time_limit=float(limit), seed=int(seed), now=self.clock())
+                                    time_limit=limit, seed=int(seed), now=self.clock())
         self._queue(job["id"])
         return job
 
@@ -197,10 +190,8 @@ class Dispatcher:
         if job["status"] != JobStatus.DONE:
             raise LedgerError(Code.CONFLICT, f"plan job {job_id} is {job['status']}: events "
                                              "apply once it is done")
-        if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(
-                time_limit, (int, float)) or not 0 < time_limit <= MAX_TIME_LIMIT):
-            raise ValueError(f"time_limit: expected seconds in (0, {MAX_TIME_LIMIT:g}], "
-                             f"got {time_limit!r}")
+        if time_limit is not None:
+            _time_limit(time_limit)
         number, waves, day = self.waves(job_id)
         events = parse_events(raw, day)
         try:
@@ -263,6 +254,15 @@ class Dispatcher:
         """The worker processes' ids (for operators, and for tests that kill one)."""
         pool = self._pool(name)
         return [p.pid for p in getattr(pool, "_processes", {}).values()]
+
+
+def _time_limit(value: Any) -> float:
+    """A search time limit in seconds, checked; a ValueError names `time_limit`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            0 < value <= MAX_TIME_LIMIT):
+        raise ValueError(f"time_limit: expected seconds in (0, {MAX_TIME_LIMIT:g}], got "
+                         f"{value!r}")
+    return float(value)
 
 
 def _warm() -> None:
