@@ -288,6 +288,10 @@ def whatif(
                          "delta_cost_per_order", "vehicles_used", "broken", "third_party")
              if c in frame]
     typer.echo(frame[shown].to_string(float_format=lambda v: f"{v:,.4g}"))
+    capped = frame["capped_waves"].sum() if "capped_waves" in frame else 0
+    if capped:
+        typer.echo(f"warning: {int(capped)} station-waves stopped at their safety time cap; "
+                   "those routes depend on this machine's speed (raise time_limit)", err=True)
     typer.echo(f"written: {', '.join(str(p) for p in written[:3])} ... report: "
                f"{out / 'report.html'}", err=True)
 

@@ -209,8 +209,15 @@ def plan_day(network: Network, sales: list[Sale], day: date, *, time_limit: floa
     results = run_jobs(jobs, workers, tick)
     plan = assemble(network, sales, day, results)
     plan.stats.update(seconds=time.perf_counter() - started, stations=len(jobs),
-                      station_seconds={r.station: r.seconds for r in results})
+                      station_seconds={r.station: r.seconds for r in results},
+                      capped_waves=capped_waves(results))
     return plan
+
+
+def capped_waves(results: list[StationResult]) -> list[str]:
+    """The "station/wave"s whose fixed-work search stopped at its safety cap: with
+    `iterations_per_stop`, these are the only routes that depend on the machine's speed."""
+    return sorted(f"{r.station}/{w}" for r in results for w in r.capped)
 
 
 def assemble(network: Network, sales: list[Sale], day: date,

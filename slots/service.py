@@ -45,22 +45,23 @@ REF_PREFIX = "key:"  # live-plan ref of a reservation: this + its idempotency ke
 
 
 class _Usage:
-    """One station-day's active reservations: per slot, per wave and per pickup point."""
+    """One station-day's active reservations: orders per slot and per wave, and parcels per
+    pickup point (a point's room is in parcels, as the rules and the day plan count it)."""
 
     __slots__ = ("by_slot", "by_wave", "by_point")
 
-    def __init__(self, by_slot: Mapping[str, int]) -> None:
-        self.by_slot = dict(by_slot)
+    def __init__(self, by_slot: Mapping[str, tuple[int, int]]) -> None:
+        self.by_slot = {slot: n for slot, (n, _) in by_slot.items()}
         self.by_wave: dict[str, int] = {}
         self.by_point: dict[str, int] = {}
-        for slot, n in self.by_slot.items():
+        for slot, (n, parcels) in by_slot.items():
             try:
                 ref = parse_slot(slot)
             except LedgerError:
                 continue
             self.by_wave[ref.wave] = self.by_wave.get(ref.wave, 0) + n
             if ref.pickup_point is not None:
-                self.by_point[ref.pickup_point] = self.by_point.get(ref.pickup_point, 0) + n
+                self.by_point[ref.pickup_point] = self.by_point.get(ref.pickup_point, 0) + parcels
 
 
 class _Booked:
@@ -74,7 +75,8 @@ class _Booked:
         key = (station, day)
         found = self._days.get(key)
         if found is None:
-            found = self._days[key] = _Usage(self._service.ledger.usage(station, day, self._now))
+            found = self._days[key] = _Usage(self._service.ledger.usage_units(station, day,
+                                                                              self._now))
         return found
 
     def get(self, key: tuple[str, str, str], default: int = 0) -> int:
@@ -241,7 +243,7 @@ class SlotService:
         """The offered quote for this slot, or the reason it cannot take the order."""
         if self._departure(ref) < booked._now:
             return Reason.NO_WAVE_IN_TIME
-        remaining = self._remaining(ref, booked)
+        remaining = self._remaining(ref, booked, order.parcels)
         if remaining <= 0:
             return Reason.STATION_FULL
         plan = self._fresh_plan(ref, booked)
@@ -288,8 +290,9 @@ class SlotService:
         point = pp.capacity if pp is not None else None
         return cap, self._quota_of(ref.id), point
 
-    def _remaining(self, ref: SlotRef, booked: _Booked) -> int:
-        """Room left in a station slot: the least of its quota, its wave's and its point's."""
+    def _remaining(self, ref: SlotRef, booked: _Booked, parcels: int = 1) -> int:
+        """Orders of `parcels` each a station slot can still take: the least of its quota's,
+        its wave's and its pickup point's room (the point's counted in parcels)."""
         cap, quota, point = self._limits(ref)
         usage = booked.usage(ref.station, ref.day.isoformat())
         left = cap - usage.by_wave.get(ref.wave, 0)
@@ -297,7 +300,7 @@ class SlotService:
             left = min(left, quota - usage.by_slot.get(ref.id, 0))
         if point is not None:
             used = booked.get(pickup_key(ref.pickup_point, ref.day.isoformat()))
-            left = min(left, point - used)
+            left = min(left, (point - used) // max(1, parcels))
         return max(0, left)
 
     def _carrier_remaining(self, ref: SlotRef, booked: _Booked) -> int | None:
@@ -401,7 +404,7 @@ class SlotService:
 
         try:
             return self.ledger.hold(**args, payload=payload, capacity=capacity, check=check,
-                                    pool=pool)
+                                    pool=pool, units=order.parcels)
         except BaseException:
             if added:
                 plan.remove(mref)
@@ -488,7 +491,7 @@ class SlotService:
             raise LedgerError(Code.NOT_FOUND, f"no station {station!r}")
         now = self._local(now, st.city)
         iso = day.isoformat()
-        usage = _Usage(self.ledger.usage(station, iso, now))
+        usage = _Usage(self.ledger.usage_units(station, iso, now))
         out = []
         for wave in sorted(st.waves, key=lambda w: (w.departure, w.id)):
             counts: dict[str, list[int]] = {}

@@ -7,6 +7,7 @@ vehicles with the skills it needs. Runs inside a worker process.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -79,49 +80,70 @@ class StopFate:
 
 @dataclass(frozen=True)
 class StationResult:
+    """A station day's routes and every stop's fate. `capped` names the waves whose fixed-work
+    search (`iterations_per_stop`) hit its safety time cap, so their routes depend on timing."""
+
     station: str
     routes: tuple[StationRoute, ...]
     fates: tuple[StopFate, ...]
     seconds: float
+    capped: tuple[str, ...] = ()
 
 
 Item = tuple[WaveStop, str, tuple[str, ...]]  # a stop to route, its planned wave, why it moved
 
 
-def run_station(job: StationJob, on_wave: Callable[[str, int, int, float], None] | None = None
-                ) -> StationResult:
-    """Solve the station's waves in order and account for every order exactly once.
+@dataclass(frozen=True)
+class DayState:
+    """A station day between two waves: what the next wave starts from. Small and picklable, so
+    each wave can be its own task (a Ray task per station-wave takes the one before's state).
 
-    `on_wave(wave, done, total, cost)` is told after each wave, with the route cost so far.
+    `ready` is when each vehicle is free, `delivered` the parcels routed to each pickup point so
+    far, `carried` the stops moved on to the next wave, `peaks` worker pid -> peak resident MB.
     """
-    import time as _time
 
-    started = _time.perf_counter()
+    done: int
+    ready: dict[str, float]
+    delivered: dict[str, int]
+    carried: tuple[Item, ...]
+    routes: tuple[StationRoute, ...]
+    fates: tuple[StopFate, ...]
+    capped: tuple[str, ...]
+    seconds: float
+    peaks: dict[int, float]
+
+
+def start_day(job: StationJob) -> DayState:
+    """The state before the station's first wave: every vehicle free from its shift's start."""
+    return DayState(0, {vid: vt.shift[0] * 60.0 for vid, vt in station_vehicles(job).items()},
+                    {}, (), (), (), (), 0.0, {})
+
+
+def run_wave(job: StationJob, state: DayState) -> DayState:
+    """Route wave `state.done` of the station's day and return the state after it."""
+    started = time.perf_counter()
+    i = state.done
+    wave = job.waves[i]
+    last = i + 1 == len(job.waves)
     fastest = max(vt.speed_kmh for vt in job.fleet)
-    types = station_vehicles(job)
-    ready = {vid: vt.shift[0] * 60.0 for vid, vt in types.items()}
-    points = _PointDay(job)
+    ready = dict(state.ready)
+    points = _PointDay(job, state.delivered)
     routes: list[StationRoute] = []
     fates: list[StopFate] = []
-    carried: list[Item] = []
-    for i, wave in enumerate(job.waves):
-        last = i + 1 == len(job.waves)
-        doors: list[Item] = [(s, wave.wave, ()) for s in wave.stops if s.kind != "pickup_point"]
-        doors += [(_retime(s, wave, job.location, fastest), planned, why)
-                  for s, planned, why in carried if s.kind != "pickup_point"]
-        batches, held = points.consolidate(
-            wave, [(s, wave.wave, ()) for s in wave.stops if s.kind == "pickup_point"]
-            + [item for item in carried if item[0].kind == "pickup_point"])
-        carried = [] if last else held
-        left: list[Item] = held if last else []
-        stops = [s for s, _, _ in doors] + [s for s, _ in batches]
-        if not stops:
-            fates += points.hand_over(left)
-            if on_wave is not None:
-                on_wave(wave.wave, i + 1, len(job.waves), sum(r.cost for r in routes))
-            continue
-        wave_routes, dropped = _solve_wave(job, wave, stops, ready, types, fastest,
-                                           seed=job.seed + i)
+    carried_in = list(state.carried)
+    doors: list[Item] = [(s, wave.wave, ()) for s in wave.stops if s.kind != "pickup_point"]
+    doors += [(_retime(s, wave, job.location, fastest), planned, why)
+              for s, planned, why in carried_in if s.kind != "pickup_point"]
+    batches, held = points.consolidate(
+        wave, [(s, wave.wave, ()) for s in wave.stops if s.kind == "pickup_point"]
+        + [item for item in carried_in if item[0].kind == "pickup_point"])
+    carried: list[Item] = [] if last else held
+    left: list[Item] = held if last else []
+    stops = [s for s, _, _ in doors] + [s for s, _ in batches]
+    exact = True
+    if stops:
+        wave_routes, dropped, exact = _solve_wave(job, wave, stops, ready, station_vehicles(job),
+                                                  fastest, seed=job.seed + i)
         routes += wave_routes
         routed = {leg.stop for r in wave_routes for leg in r.legs}
         for stop, planned, why in doors:
@@ -138,10 +160,31 @@ def run_station(job: StationJob, on_wave: Callable[[str, int, int, float], None]
             else:
                 (left if last else carried).extend(
                     (u, p, why or (dropped[stop.id],)) for u, p, why in taken)
-        fates += points.hand_over(left)
+    fates += points.hand_over(left)
+    return DayState(i + 1, ready, points.delivered, tuple(carried), state.routes + tuple(routes),
+                    state.fates + tuple(fates), state.capped + (() if exact else (wave.wave,)),
+                    state.seconds + time.perf_counter() - started, dict(state.peaks))
+
+
+def end_day(job: StationJob, state: DayState) -> StationResult:
+    """The station's result once every wave has run."""
+    if state.done != len(job.waves):
+        raise ValueError(f"{job.station}: {state.done} of {len(job.waves)} waves run")
+    return StationResult(job.station, state.routes, state.fates, state.seconds, state.capped)
+
+
+def run_station(job: StationJob, on_wave: Callable[[str, int, int, float], None] | None = None
+                ) -> StationResult:
+    """Solve the station's waves in order and account for every order exactly once.
+
+    `on_wave(wave, done, total, cost)` is told after each wave, with the route cost so far.
+    """
+    state = start_day(job)
+    for wave in job.waves:
+        state = run_wave(job, state)
         if on_wave is not None:
-            on_wave(wave.wave, i + 1, len(job.waves), sum(r.cost for r in routes))
-    return StationResult(job.station, tuple(routes), tuple(fates), _time.perf_counter() - started)
+            on_wave(wave.wave, state.done, len(job.waves), sum(r.cost for r in state.routes))
+    return end_day(job, state)
 
 
 def _fates(stop: WaveStop, taken: list[Item], wave: str | None) -> list[StopFate]:
@@ -179,11 +222,11 @@ class _PointDay:
     """A station's pickup points over its day: the parcels delivered to each so far, and the one
     stop per point per wave, cut to the point's room for the day and to the largest vehicle."""
 
-    def __init__(self, job: StationJob) -> None:
+    def __init__(self, job: StationJob, delivered: dict[str, int] | None = None) -> None:
         self.points = {p.id: p for p in job.pickup_points}
         big = max(job.fleet, key=lambda v: (v.weight_kg, v.volume_m3, v.parcels))
         self.limit = (big.weight_kg, big.volume_m3, big.parcels)
-        self.delivered: dict[str, int] = {}
+        self.delivered: dict[str, int] = dict(delivered or {})
         self.order = {w.wave: k for k, w in enumerate(job.waves)}
         self.waves = {w.wave: w for w in job.waves}
 
@@ -282,8 +325,10 @@ def wave_duty(vt: VehicleType, wave: WaveJob, ready: float) -> tuple[float, floa
 
 
 def _solve_wave(job: StationJob, wave: WaveJob, stops: list[WaveStop], ready: dict[str, float],
-                types: dict, fastest: float, seed: int) -> tuple[list[StationRoute], dict[str, str]]:
-    """Route one wave with the vehicles that are back in time; return routes and drop reasons."""
+                types: dict, fastest: float, seed: int
+                ) -> tuple[list[StationRoute], dict[str, str], bool]:
+    """Route one wave with the vehicles that are back in time; return routes, drop reasons, and
+    False if a fixed-work search stopped at its safety cap."""
     groups: dict[tuple[str, float], list[str]] = {}
     for vid, at in ready.items():
         vt = types[vid]
@@ -299,7 +344,7 @@ def _solve_wave(job: StationJob, wave: WaveJob, stops: list[WaveStop], ready: di
                                        id=f"{tid}@{int(start)}", count=len(vids)))
         members.append(vids)
     if not fleet:
-        return [], {s.id: routing.Reason.NO_VEHICLE for s in stops}
+        return [], {s.id: routing.Reason.NO_VEHICLE for s in stops}, True
     left: dict[str, str] = {}
     rstops = []
     for s in stops:
@@ -314,7 +359,7 @@ def _solve_wave(job: StationJob, wave: WaveJob, stops: list[WaveStop], ready: di
             required=False, penalty=s.penalty, priority=s.priority,
             vehicle_types=None if len(allowed) == len(fleet) else allowed))
     if not rstops:
-        return [], left
+        return [], left, True
     stops = [s for s in stops if s.id not in left]
     locs = np.array([job.location] + [s.location for s in stops], np.float64)
     dist = haversine_matrix(locs) * ROAD_FACTOR
@@ -338,4 +383,4 @@ def _solve_wave(job: StationJob, wave: WaveJob, stops: list[WaveStop], ready: di
                                 r.distance, r.cost))
         ready[vid] = r.end_time + TURNAROUND
     left.update((u.stop, u.reason) for u in plan.unassigned)
-    return out, left
+    return out, left, job.iterations_per_stop is None or plan.stats.get("deterministic", True)

@@ -55,6 +55,7 @@ class Reservation:
     expires_at: datetime
     confirmed_at: datetime | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    units: int = 1  # what it takes of a Pool (a pickup point's parcels); slots count reservations
 
     def is_active(self, now: datetime) -> bool:
         """Whether it takes capacity at `now`: confirmed, or held and not yet past `expires_at`."""
@@ -64,8 +65,8 @@ class Reservation:
 @dataclass(frozen=True)
 class Pool:
     """Capacity shared by slots in several groups, such as a pickup point's day across waves:
-    holds in the pool also lock `name`, and every active reservation of the station-day whose
-    slot id ends with `suffix` counts against `capacity`."""
+    holds in the pool also lock `name`, and the `units` of every active reservation of the
+    station-day whose slot id ends with `suffix` count against `capacity`."""
 
     name: str
     suffix: str
@@ -82,7 +83,8 @@ class Ledger(Protocol):
 
     def hold(self, *, key: str, slot: str, station: str, day: str, wave: str | None,
              order_id: str, payload: dict, capacity: int, now: datetime, ttl_seconds: float,
-             check: Check | None = None, pool: Pool | None = None) -> Reservation: ...
+             check: Check | None = None, pool: Pool | None = None, units: int = 1
+             ) -> Reservation: ...
 
     def confirm(self, reservation_id: str, now: datetime) -> Reservation: ...
 
@@ -95,6 +97,9 @@ class Ledger(Protocol):
     def active(self, station: str, day: str, wave: str | None, now: datetime) -> list[Reservation]: ...
 
     def usage(self, station: str, day: str, now: datetime) -> dict[str, int]: ...
+
+    def usage_units(self, station: str, day: str, now: datetime
+                    ) -> dict[str, tuple[int, int]]: ...
 
     def version(self, station: str, day: str, wave: str | None) -> int: ...
 

@@ -90,6 +90,9 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         )""",
         "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (sent_at, seq)",
     ]),
+    (3, [
+        "ALTER TABLE reservations ADD COLUMN units INTEGER NOT NULL DEFAULT 1",
+    ]),
 ]
 
 MIGRATIONS_TABLE = "CREATE TABLE IF NOT EXISTS ledger_migrations (version INTEGER PRIMARY KEY)"

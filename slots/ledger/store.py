@@ -22,6 +22,32 @@ Group = tuple[str, str, str]  # (station, day, wave column); the wave column is 
 POOL_PREFIX = "pool:"  # the wave column of a pool's lock row
 
 
+class Session:
+    """One transaction (or autocommitted read) on the ledger's database, for a store that keeps
+    its own tables beside the reservations (slots/dispatch/store.py): SQL with `?` placeholders
+    and the dialect's timestamp and JSON conversions, so it runs on SQLite and PostgreSQL alike."""
+
+    def __init__(self, ledger: SqlLedger, cur: Any) -> None:
+        self._ledger, self._cur = ledger, cur
+        self.for_update = ledger.for_update
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Execute `sql`; the cursor is returned for fetchone, fetchall and rowcount."""
+        return self._ledger._exec(self._cur, sql, params)
+
+    def to_ts(self, value: datetime) -> Any:
+        return self._ledger._ts_in(value)
+
+    def from_ts(self, value: Any) -> datetime:
+        return self._ledger._ts_out(value)
+
+    def to_json(self, value: Any) -> Any:
+        return self._ledger._json_in(value)
+
+    def from_json(self, value: Any) -> Any:
+        return self._ledger._json_out(value)
+
+
 class SqlLedger:
     """A `Ledger` over a SQL database; see docs/ledger.md for the states and the locking."""
 
@@ -69,17 +95,20 @@ class SqlLedger:
 
     def hold(self, *, key: str, slot: str, station: str, day: str, wave: str | None,
              order_id: str, payload: dict, capacity: int, now: datetime, ttl_seconds: float,
-             check: Check | None = None, pool: Pool | None = None) -> Reservation:
-        """Hold one unit of `slot` for `order_id`, or return the reservation already made under `key`.
+             check: Check | None = None, pool: Pool | None = None, units: int = 1
+             ) -> Reservation:
+        """Hold one place in `slot` for `order_id`, or return the reservation already made under `key`.
 
         Refuses with SLOT_FULL when the slot has `capacity` active reservations (or `pool` has
-        its capacity taken: the pool's lock is taken too, in sorted order), INFEASIBLE when
+        no room for `units` more: the pool's lock is taken too, in sorted order), INFEASIBLE when
         `check(active reservations of the group)` is False, KEY_REUSED when `key` was used for
         another slot or order. A refusal writes nothing.
         """
         _require_naive(now)
         if capacity < 0 or ttl_seconds <= 0:
             raise ValueError(f"capacity must be >= 0 and ttl_seconds > 0, got {capacity}, {ttl_seconds}")
+        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+            raise ValueError(f"units must be a whole number >= 1, got {units!r}")
         group = (station, day, _wave_column(wave))
         found = self._find_by_key(key)
         if found is not None:
@@ -88,7 +117,7 @@ class SqlLedger:
         made = Reservation(id=uuid.uuid4().hex, idempotency_key=key, slot=slot, station=station,
                            day=day, wave=wave, order_id=order_id, status=Status.HELD,
                            created_at=now, expires_at=now + timedelta(seconds=ttl_seconds),
-                           payload=stored)
+                           payload=stored, units=units)
         try:
             with self._transaction() as cur:
                 shared = (station, day, POOL_PREFIX + pool.name) if pool is not None else None
@@ -104,9 +133,9 @@ class SqlLedger:
                 if pool is not None:
                     used = self._exec(cur, q.COUNT_POOL, (station, day, len(pool.suffix),
                                                           pool.suffix, self._ts_in(now))).fetchone()[0]
-                    if used >= pool.capacity:
+                    if used + units > pool.capacity:
                         raise LedgerError(Code.SLOT_FULL, f"{pool.name} has {used} of "
-                                                          f"{pool.capacity} taken")
+                                                          f"{pool.capacity} taken, {units} wanted")
                 if check is not None and not check(self._fetch_all(cur, q.ACTIVE_IN_GROUP,
                                                                    (*group, self._ts_in(now)))):
                     raise LedgerError(Code.INFEASIBLE, f"the plan of {station} {day} {wave} "
@@ -197,16 +226,33 @@ class SqlLedger:
 
     def usage(self, station: str, day: str, now: datetime) -> dict[str, int]:
         """Active reservations per slot of a station's day (slots with none are left out)."""
+        return {slot: count for slot, (count, _) in self.usage_units(station, day, now).items()}
+
+    def usage_units(self, station: str, day: str, now: datetime) -> dict[str, tuple[int, int]]:
+        """(active reservations, their units) per slot of a station's day, in one read."""
         _require_naive(now)
         with self._read() as cur:
             rows = self._exec(cur, q.USAGE, (station, day, self._ts_in(now))).fetchall()
-        return {slot: int(count) for slot, count in rows}
+        return {slot: (int(count), int(units)) for slot, count, units in rows}
 
     def version(self, station: str, day: str, wave: str | None) -> int:
         """How many writes have changed the group (0 for a group never written)."""
         with self._read() as cur:
             row = self._exec(cur, q.GROUP_VERSION, (station, day, _wave_column(wave))).fetchone()
         return 0 if row is None else int(row[0])
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction for tables beside the ledger's: commits on normal exit, rolls
+        back on an exception, and a lost lock race is a LedgerError CONFLICT."""
+        with self._transaction() as cur:
+            yield Session(self, cur)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """Autocommitted reads of tables beside the ledger's."""
+        with self._read() as cur:
+            yield Session(self, cur)
 
     def __enter__(self) -> SqlLedger:
         return self
@@ -279,14 +325,14 @@ class SqlLedger:
         return (res.id, res.idempotency_key, res.slot, res.station, res.day, _wave_column(res.wave),
                 res.order_id, res.status, self._ts_in(res.created_at), self._ts_in(res.expires_at),
                 None if res.confirmed_at is None else self._ts_in(res.confirmed_at),
-                self._json_in(res.payload))
+                self._json_in(res.payload), res.units)
 
     def _reservation(self, row: Sequence[Any]) -> Reservation:
         return Reservation(id=row[0], idempotency_key=row[1], slot=row[2], station=row[3], day=row[4],
                            wave=row[5] or None, order_id=row[6], status=row[7],
                            created_at=self._ts_out(row[8]), expires_at=self._ts_out(row[9]),
                            confirmed_at=None if row[10] is None else self._ts_out(row[10]),
-                           payload=self._json_out(row[11]))
+                           payload=self._json_out(row[11]), units=int(row[12]))
 
 
 def _wave_column(wave: str | None) -> str:

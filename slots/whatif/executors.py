@@ -1,9 +1,12 @@
 """Where scenarios run: a local process pool (the default) or a Ray cluster, the same code path.
 
 Both prepare each scenario in a worker (the base network travels once: Ray's object store, or
-the pool's task arguments), solve every (scenario, station day) as its own task, biggest first,
-and assemble the plans in the caller. A station task that fails is retried, then reported as
-TASK_FAILED for its orders, never lost.
+the pool's task arguments), solve the station days biggest first, and assemble the plans in the
+caller. The pool runs a station day per task; Ray runs a task per (scenario, station, wave), each
+taking the state the wave before left (vehicles' return times, pickup-point room, carried stops)
+through the object store, so a station's waves run in order while stations run side by side.
+Both step through the same `run_wave`. A task that fails is retried, then its station day is
+reported as TASK_FAILED for its orders, never lost.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ from typing import Any, Sequence
 
 from warehouses.network import Network
 
-from ..station_day import run_station
+from ..station_day import DayState, end_day, run_station, run_wave, start_day
 from .run import Prepared, Progress, failed_station, finish, prepare
 from .scenario import Base, Scenario
 
-RETRIES = 2  # a station task is tried this many more times before it counts as failed
+RETRIES = 2  # a task is tried this many more times before its station day counts as failed
 
 
 def make_executor(kind: Any, workers: int | None = None) -> Any:
@@ -90,7 +93,8 @@ class PoolExecutor:
 
 class RayExecutor:
     """Ray tasks: one per scenario to prepare it (the base network put once in the object
-    store), one per (scenario, station day) to solve it, retried by Ray on failure.
+    store), and one per (scenario, station, wave) to solve it, retried by Ray on failure. A
+    station's job is put in the object store once and shared by its wave tasks.
 
     `address` None starts a local Ray with `workers` CPUs; "auto" or an address joins a cluster.
     """
@@ -111,7 +115,7 @@ class RayExecutor:
                 ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
                          ignore_reinit_error=True, log_to_driver=False)
         self._prepare = ray.remote(_ray_prepare)
-        self._solve = ray.remote(max_retries=RETRIES, retry_exceptions=True)(_ray_solve)
+        self._wave = ray.remote(max_retries=RETRIES, retry_exceptions=True)(_ray_wave)
 
     def run(self, network: Network, base: Base, scenarios: Sequence[Scenario],
             progress: Progress | None) -> dict[str, tuple[dict, Any]]:
@@ -121,15 +125,22 @@ class RayExecutor:
         results: list[list] = [[] for _ in prepared]
         pending = {}
         for i, job in _by_size(prepared):
-            pending[self._solve.remote(job)] = (i, job)
+            shared_job, state = ray.put(job), None
+            for _ in job.waves:
+                state = self._wave.remote(shared_job, state)
+            if state is None:
+                results[i].append(end_day(job, start_day(job)))
+                continue
+            pending[state] = (i, job)
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
                 i, job = pending.pop(ref)
                 try:
-                    result, pid, peak = ray.get(ref)
-                    self.peak_mb[pid] = max(peak, self.peak_mb.get(pid, 0.0))
-                    results[i].append(result)
+                    state = ray.get(ref)
+                    for pid, peak in state.peaks.items():
+                        self.peak_mb[pid] = max(peak, self.peak_mb.get(pid, 0.0))
+                    results[i].append(end_day(job, state))
                 except Exception as exc:
                     self.failures.append(f"{prepared[i].scenario.name}/{job.station}: {exc!r}")
                     results[i].append(failed_station(job, repr(exc)))
@@ -145,13 +156,16 @@ def _ray_prepare(network: Network, base: Base, scenario: Scenario) -> Prepared:
     return prepare(network, base, scenario)
 
 
-def _ray_solve(job) -> tuple[Any, int, float]:
-    """A station day solved in a Ray worker, with the worker's pid and peak resident MB."""
+def _ray_wave(job, state: DayState | None) -> DayState:
+    """The next wave of a station day in a Ray worker (None: its first), noting the worker's
+    pid and peak resident MB in the state."""
     import resource
 
     _warm()
-    result = run_station(job)
-    return result, os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    after = run_wave(job, start_day(job) if state is None else state)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    after.peaks[os.getpid()] = max(peak, after.peaks.get(os.getpid(), 0.0))
+    return after
 
 
 def _tick(progress: Progress | None, p: Prepared, done: list) -> None:
@@ -166,5 +180,6 @@ def _finish_all(prepared: Sequence[Prepared], results: Sequence[list]
         plan, row = finish(p, res)
         row["prepare_seconds"] = p.seconds
         row["station_seconds"] = sum(r.seconds for r in res)
+        row["capped_waves"] = sum(len(r.capped) for r in res)
         out[p.scenario.name] = (row, plan)
     return out

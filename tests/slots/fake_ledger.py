@@ -25,7 +25,7 @@ class FakeLedger:
 
     def hold(self, *, key: str, slot: str, station: str, day: str, wave: str | None,
              order_id: str, payload: dict, capacity: int, now: datetime, ttl_seconds: float,
-             check=None, pool=None) -> Reservation:
+             check=None, pool=None, units: int = 1) -> Reservation:
         with self._lock:
             if key in self._by_key:
                 found = self._by_id[self._by_key[key]]
@@ -38,8 +38,8 @@ class FakeLedger:
             if sum(1 for r in active if r.slot == slot) >= capacity:
                 raise LedgerError(Code.SLOT_FULL, f"slot {slot} is full")
             if pool is not None and sum(
-                    1 for r in self._by_id.values() if r.station == station and r.day == day
-                    and r.slot.endswith(pool.suffix) and r.is_active(now)) >= pool.capacity:
+                    r.units for r in self._by_id.values() if r.station == station and r.day == day
+                    and r.slot.endswith(pool.suffix) and r.is_active(now)) + units > pool.capacity:
                 raise LedgerError(Code.SLOT_FULL, f"{pool.name} is full")
             if check is not None:
                 self.checks += 1
@@ -49,7 +49,7 @@ class FakeLedger:
                               station=station, day=day, wave=wave, order_id=order_id,
                               status=Status.HELD, created_at=now,
                               expires_at=now + timedelta(seconds=ttl_seconds),
-                              payload=json.loads(json.dumps(payload)))
+                              payload=json.loads(json.dumps(payload)), units=units)
             self._by_id[res.id] = res
             self._by_key[key] = res.id
             self._bump(group)
@@ -93,11 +93,15 @@ class FakeLedger:
                     if (r.station, r.day, r.wave) == (station, day, wave) and _active(r, now)]
 
     def usage(self, station: str, day: str, now: datetime) -> dict[str, int]:
+        return {slot: n for slot, (n, _) in self.usage_units(station, day, now).items()}
+
+    def usage_units(self, station: str, day: str, now: datetime) -> dict[str, tuple[int, int]]:
         with self._lock:
-            out: dict[str, int] = {}
+            out: dict[str, tuple[int, int]] = {}
             for r in self._by_id.values():
                 if r.station == station and r.day == day and _active(r, now):
-                    out[r.slot] = out.get(r.slot, 0) + 1
+                    n, u = out.get(r.slot, (0, 0))
+                    out[r.slot] = (n + 1, u + r.units)
             return out
 
     def version(self, station: str, day: str, wave: str | None) -> int:

@@ -214,6 +214,7 @@ def test_iterations_per_stop_gives_the_same_day_inline_and_in_a_process_pool(net
     first, again = (plan_day(network, sales, DAY, seed=3, workers=1, iterations_per_stop=5)
                     for _ in range(2))
     assert first.routes and first.orders == again.orders and first.routes == again.routes
+    assert first.stats["capped_waves"] == []
     assert checked(first, network, orders)["violations"] == []
     pooled = plan_day(network, sales, DAY, seed=3, workers=2, iterations_per_stop=5)
     assert pooled.orders == first.orders
@@ -222,3 +223,14 @@ def test_iterations_per_stop_gives_the_same_day_inline_and_in_a_process_pool(net
         return sorted(plan.routes, key=lambda r: (r.station, r.wave, r.vehicle))
 
     assert by_vehicle(pooled) == by_vehicle(first)
+
+
+def test_a_fixed_work_search_cut_by_its_safety_cap_is_named_per_station_wave(network):
+    orders = generate_orders(network, 300, DAY, seed=13)
+    sales = simulate_checkout(orders, network)
+    plan = plan_day(network, sales, DAY, seed=3, workers=1, time_limit=0.005,
+                    iterations_per_stop=1e6)
+    routed = {(r.station, r.wave) for r in plan.routes}
+    capped = {tuple(sw.split("/")) for sw in plan.stats["capped_waves"]}
+    assert capped and capped <= routed
+    assert checked(plan, network, orders)["violations"] == []

@@ -95,6 +95,82 @@ def test_a_pool_shared_across_waves_never_overbooks(url):
         assert other.status == Status.HELD
 
 
+def test_a_pool_counts_units_so_big_orders_take_more_of_it(url):
+    """A 10-unit pool across two waves, raced by 24 holds of 1 to 3 units: the units held never
+    pass 10, each reservation keeps its units, and one unit more than is left is refused."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = Pool("pickup_point:PP1", "|PP1", 10)
+    open_ledger(url).close()
+
+    def one(i: int) -> tuple[int, str]:
+        wave, units = ("W1", "W3")[i % 2], 1 + i % 3
+        with open_ledger(url) as ledger:
+            try:
+                ledger.hold(**hold_args(i, slot=f"{STATION}|{DAY}|pickup_point|{wave}|PP1",
+                                        wave=wave, capacity=100), pool=pool, units=units)
+                return units, "held"
+            except LedgerError as exc:
+                return units, exc.code
+
+    with ThreadPoolExecutor(24) as ex:
+        results = list(ex.map(one, range(24)))
+    held = sum(u for u, code in results if code == "held")
+    assert {code for _, code in results} == {"held", Code.SLOT_FULL}
+    with open_ledger(url) as ledger:
+        usage = ledger.usage_units(STATION, DAY, NOW)
+        assert sum(u for _, u in usage.values()) == held <= 10
+        assert sum(n for n, _ in usage.values()) == sum(1 for _, c in results if c == "held")
+        assert all(r.units == 1 + int(r.order_id.split("-")[1]) % 3
+                   for w in ("W1", "W3") for r in ledger.active(STATION, DAY, w, NOW))
+        with pytest.raises(LedgerError) as refused:
+            ledger.hold(**hold_args("big", slot=f"{STATION}|{DAY}|pickup_point|W1|PP1",
+                                    wave="W1", capacity=100), pool=pool, units=11 - held)
+        assert refused.value.code == Code.SLOT_FULL and "wanted" in refused.value.message
+
+
+def test_a_pool_refuses_what_does_not_fit_and_a_cancel_gives_the_units_back(ledger):
+    pool = Pool("pickup_point:PP1", "|PP1", 5)
+    slot = f"{STATION}|{DAY}|pickup_point|{WAVE}|PP1"
+
+    def hold(i: int, units: int):
+        return ledger.hold(**hold_args(i, slot=slot), pool=pool, units=units)
+
+    three = hold(1, 3)
+    with pytest.raises(LedgerError) as full:
+        hold(2, 3)
+    assert full.value.code == Code.SLOT_FULL
+    hold(3, 2)
+    with pytest.raises(LedgerError):
+        hold(4, 1)
+    assert ledger.usage_units(STATION, DAY, NOW) == {slot: (2, 5)}
+    assert ledger.usage(STATION, DAY, NOW) == {slot: 2}
+    ledger.cancel(three.id, NOW)
+    assert hold(5, 3).units == 3 and ledger.get(three.id).units == 3
+    for bad in (0, -1, True, 1.5, "2"):
+        with pytest.raises(ValueError, match="units"):
+            hold(9, bad)
+
+
+def test_migration_3_upgrades_an_old_ledger_whose_reservations_take_one_unit(url, monkeypatch):
+    from slots.ledger import store
+    from slots.ledger.schema import MIGRATIONS
+
+    monkeypatch.setattr(store, "MIGRATIONS", [m for m in MIGRATIONS if m[0] < 3])
+    with open_ledger(url) as old, old.write() as db:
+        db.run("INSERT INTO reservations (id, idempotency_key, slot, station, day, wave, "
+               "order_id, status, created_at, expires_at, confirmed_at, payload) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               ("old-1", "k-old", SLOT, STATION, DAY, WAVE, "o-old", Status.CONFIRMED,
+                db.to_ts(NOW), db.to_ts(NOW), db.to_ts(NOW), db.to_json({})))
+    monkeypatch.undo()
+    with open_ledger(url) as new:
+        assert new.get("old-1").units == 1
+        assert new.usage_units(STATION, DAY, NOW) == {SLOT: (1, 1)}
+        assert new.hold(**hold_args(1), units=4).units == 4
+        assert new.usage_units(STATION, DAY, NOW) == {SLOT: (2, 5)}
+
+
 def test_racing_processes_share_capacity_through_the_database(url):
     open_ledger(url).close()
     ctx = multiprocessing.get_context("spawn")

@@ -110,6 +110,41 @@ def test_an_exchange_is_quoted_and_held_on_door_slots_only(service):
     assert e.value.code == "NOT_OFFERED"
 
 
+@pytest.mark.parametrize("store", ["fake", "sqlite"])
+def test_a_pickup_point_sells_its_parcels_not_its_orders(store, tmp_path):
+    """PP_FAR takes 3 parcels a day: after a 2-parcel order only a 1-parcel order is offered
+    there (a 2-parcel one goes to the next point), and the ledger stores each order's parcels,
+    so quotes and holds agree with the day plan."""
+    ledger = FakeLedger() if store == "fake" else open_ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    svc = SlotService(make_network(pickup_capacity=3), ledger, reoptimise_every=None)
+    slot = f"S1|{D0}|pickup_point|W14|PP_FAR"
+
+    def pp(o: Order):
+        return by_type(svc.quote(o, now=at(7)))[PromiseType.PICKUP_POINT][0]
+
+    def prepaid(i: int, parcels: int) -> Order:
+        return order(i, location=BY_PP, payment="prepaid", paid_at=at(7), parcels=parcels)
+
+    try:
+        first = pp(prepaid(1, 2))
+        assert (first.slot, first.remaining) == (slot, 1)
+        assert svc.hold(prepaid(1, 2), slot, "k1", now=at(7)).units == 2
+        assert pp(prepaid(2, 2)).pickup_point != "PP_FAR"
+        with pytest.raises(LedgerError) as e:
+            svc.hold(prepaid(2, 2), slot, "k2", now=at(7))
+        assert e.value.code == "SLOT_FULL" and "pickup_point:PP_FAR" in e.value.message
+        one = pp(prepaid(3, 1))
+        assert (one.slot, one.remaining) == (slot, 1)
+        svc.hold(prepaid(3, 1), slot, "k3", now=at(7))
+        assert pp(prepaid(4, 1)).pickup_point != "PP_FAR"
+        (status,) = [x for x in svc.overview("S1", date(2026, 3, 2), now=at(7)) if x.slot == slot]
+        assert (status.held, status.remaining) == (2, 0)
+    finally:
+        svc.close()
+        if store != "fake":
+            ledger.close()
+
+
 def test_cash_on_delivery_is_sold_only_where_a_pos_vehicle_can_take_it():
     plain = (replace(TINY[0], skills=()),)
     svc = SlotService(make_network(fleet=plain, wave_capacity=100), FakeLedger(),

@@ -262,7 +262,7 @@ def test_ray_reports_a_task_that_fails_for_good(ray_local, network):
 
 
 def _kill_first_solve(killed: list, stop: threading.Event) -> None:
-    """SIGKILL the first of this process's Ray workers seen running a station task."""
+    """SIGKILL the first of this process's Ray workers seen running a station-wave task."""
     import psutil
 
     me = psutil.Process(os.getpid())
@@ -272,10 +272,10 @@ def _kill_first_solve(killed: list, stop: threading.Event) -> None:
                 title = " ".join(proc.cmdline())
             except psutil.Error:
                 continue
-            if "ray::_ray_solve" in title:
+            if "ray::_ray_wave" in title:
                 time.sleep(0.05)  # well into the task
                 try:
-                    if "ray::_ray_solve" in " ".join(proc.cmdline()):
+                    if "ray::_ray_wave" in " ".join(proc.cmdline()):
                         proc.send_signal(signal.SIGKILL)
                         killed.append(proc.pid)
                         return
@@ -284,7 +284,7 @@ def _kill_first_solve(killed: list, stop: threading.Event) -> None:
         time.sleep(0.005)
 
 
-def test_a_killed_station_task_is_retried_and_its_result_kept(ray_local, network):
+def test_a_killed_wave_task_is_retried_and_its_result_kept(ray_local, network):
     from slots.whatif.executors import RayExecutor
 
     # station days of ~0.1-1 s of fixed search work, so a kill lands mid-task; with a fixed
@@ -302,7 +302,7 @@ def test_a_killed_station_task_is_retried_and_its_result_kept(ray_local, network
     finally:
         stop.set()
         assassin.join(5)
-    assert killed, "no station task was running to kill"
+    assert killed, "no wave task was running to kill"
     assert executor.failures == []
     plan = plans[BASE]
     check_every_order_once(plan, {o.id for o in generate_orders(network, 300, DAY, base.seed)})
