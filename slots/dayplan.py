@@ -17,8 +17,18 @@ from warehouses.network import Network
 
 from .model import Order, PromiseType, Reason, Sale
 from .station_day import StationResult, run_station
-from .waves import (DROP_PENALTY, POS, RETURN_PENALTY, Member, StationJob, WaveJob, WaveStop,
-                    at_seconds, pickup_point_stop, seconds)
+from .waves import (
+    DROP_PENALTY,
+    POS,
+    RETURN_PENALTY,
+    Member,
+    StationJob,
+    WaveJob,
+    WaveStop,
+    at_seconds,
+    pickup_point_stop,
+    seconds,
+)
 
 ON_TIME_SLACK = 1.0  # seconds of rounding tolerated when judging on time
 
@@ -223,10 +233,25 @@ def capped_waves(results: list[StationResult]) -> list[str]:
 def assemble(network: Network, sales: list[Sale], day: date,
              results: list[StationResult]) -> DayPlan:
     """Every sale to exactly one OrderResult, from the station results."""
-    where: dict[str, tuple] = {}
-    route_out = []
+    assembly = Assembly(network, day)
     for res in results:
-        station = network.stations[res.station]
+        assembly.add(res)
+    return assembly.plan(sales)
+
+
+class Assembly:
+    """A day plan built up one station result at a time (so a caller can fold results in as
+    they arrive), then judged against the sales once all are in."""
+
+    def __init__(self, network: Network, day: date) -> None:
+        self.network, self.day = network, day
+        self._where: dict[str, tuple] = {}
+        self._routes: list[RouteResult] = []
+
+    def add(self, res: StationResult) -> None:
+        """Fold in one station day's routes and its orders' fates."""
+        day, where = self.day, self._where
+        station = self.network.stations[res.station]
         fleet = {vt.id: vt for vt in station.fleet}
         waves = {w.id: w for w in station.waves}
         stop_of = {f.stop.id: f.stop for f in res.fates if f.wave is not None}
@@ -246,7 +271,7 @@ def assemble(network: Network, sales: list[Sale], day: date,
                               "delivery": list(stop.delivery), "pickup": list(stop.pickup),
                               "load": list(leg.load)})
             w = waves[r.wave]
-            route_out.append(RouteResult(
+            self._routes.append(RouteResult(
                 station=res.station, wave=r.wave, vehicle=r.vehicle, vehicle_type=vt.id,
                 capacity={"weight": vt.weight_kg, "volume": vt.volume_m3, "parcels": vt.parcels},
                 speed_kmh=vt.speed_kmh, start=at_seconds(r.start, day), end=at_seconds(r.end, day),
@@ -256,10 +281,14 @@ def assemble(network: Network, sales: list[Sale], day: date,
         for f in res.fates:
             if f.wave is None:
                 where.update((oid, (f, None, None, None)) for oid in f.covers)
-    carrier = min(network.carriers.values(), key=lambda c: c.cost_per_parcel, default=None)
-    out = [_judge(s, where.get(s.order.id), day, carrier) for s in sales]
-    route_out.sort(key=lambda r: (r.station, r.wave_departure, r.vehicle))
-    return DayPlan(day=day, orders=tuple(out), routes=tuple(route_out), stats={})
+
+    def plan(self, sales: list[Sale]) -> DayPlan:
+        """The DayPlan: one OrderResult per sale, in the sales' order, and the routes sorted."""
+        carrier = min(self.network.carriers.values(), key=lambda c: c.cost_per_parcel,
+                      default=None)
+        out = [_judge(s, self._where.get(s.order.id), self.day, carrier) for s in sales]
+        routes = sorted(self._routes, key=lambda r: (r.station, r.wave_departure, r.vehicle))
+        return DayPlan(day=self.day, orders=tuple(out), routes=tuple(routes), stats={})
 
 
 def _judge(sale: Sale, found: tuple | None, day: date, carrier) -> OrderResult:

@@ -3,11 +3,17 @@
 A truck on a link leaves at one of its departures (minutes of the day, repeating daily; none
 means whenever the load is ready) and arrives `transit` minutes later. Waiting at a node is
 allowed, so arrival times are FIFO and label-setting Dijkstra is exact.
+
+Timetables repeat daily, so a load ready at minute m of any day arrives the same number of
+minutes later as one ready at minute m of any other: `Offsets` answers for the 1,440 whole
+minutes of a day from a Dijkstra over plain indexed adjacency lists, memoised, which is what the
+per-order stock check at checkout asks.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -57,3 +63,51 @@ def earliest_arrivals(graph: nx.DiGraph, source: str, ready: datetime) -> dict[s
                 best[target] = arrive
                 heapq.heappush(heap, (arrive, target))
     return best
+
+
+class Offsets:
+    """Minutes from a load's whole-minute ready time to its earliest arrival at every node, per
+    (source, minute of the day): one list per pair, memoised up to `cache_size` pairs."""
+
+    def __init__(self, graph: nx.DiGraph, cache_size: int = 1 << 16) -> None:
+        self.index = {node: i for i, node in enumerate(graph.nodes)}
+        self._adj: list[list[tuple[int, float, tuple[int, ...]]]] = [[] for _ in self.index]
+        for u, v, edge in graph.edges(data=True):
+            self._adj[self.index[u]].append((self.index[v], float(edge["transit"]),
+                                             edge["departures"]))
+        self._cache: dict[tuple[int, int], list[float]] = {}
+        self._size = cache_size
+
+    def __call__(self, source: str, minute: int) -> list[float]:
+        """Offsets (math.inf: unreachable) of a load ready at `source` at `minute` (0..1439)."""
+        key = (self.index[source], minute)
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) >= self._size:
+                self._cache.clear()
+            found = self._cache[key] = self._solve(key[0], float(minute))
+        return found
+
+    def _solve(self, source: int, start: float) -> list[float]:
+        best = [math.inf] * len(self._adj)
+        best[source] = start
+        heap = [(start, source)]
+        adj = self._adj
+        while heap:
+            at, node = heapq.heappop(heap)
+            if at > best[node]:
+                continue
+            day = math.floor(at / DAY)
+            clock = at - day * DAY
+            for target, transit, departures in adj[node]:
+                if not departures:
+                    leave = at
+                else:
+                    i = bisect_left(departures, clock)
+                    leave = (day * DAY + departures[i] if i < len(departures)
+                             else (day + 1) * DAY + departures[0])
+                arrive = leave + transit
+                if arrive < best[target]:
+                    best[target] = arrive
+                    heapq.heappush(heap, (arrive, target))
+        return [b - start for b in best]

@@ -2,26 +2,29 @@
 
 `locate` and `in_211` answer which station serves an address and whether it is in 211 reach;
 `arrival` and `stock_arrival` say when line-haul can bring stock to a station. All are cheap
-enough to call per order: areas sit in an STRtree, arrivals are memoised.
+enough to call per order: areas sit in an STRtree, arrivals are memoised (per source and minute
+of the day for whole-minute ready times, since timetables repeat daily).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 import networkx as nx
+import numpy as np
 import shapely
 from shapely import STRtree
 
 from .geo import ROAD_FACTOR, LatLon, haversine_km
-from .linehaul import build_graph, earliest_arrivals
+from .linehaul import Offsets, build_graph, earliest_arrivals
 from .model import Carrier, City, Link, PickupPoint, Station, Warehouse, point
 
-ARRIVAL_CACHE_SIZE = 16_384  # (source, ready) pairs; each holds arrivals at every node
+ARRIVAL_CACHE_SIZE = 16_384  # (source, ready) pairs off the whole minute; each holds every node
 
 
 class NetworkError(ValueError):
@@ -89,6 +92,7 @@ class Network:
             return MappingProxyType(earliest_arrivals(self.graph, source, ready))
 
         init("_arrivals", arrivals)
+        init("_offsets", Offsets(self.graph))
 
     def __reduce__(self) -> tuple:
         """Pickle the data only; the indexes and the cache are rebuilt on load."""
@@ -108,6 +112,17 @@ class Network:
         hits = self._tree.query(point(location), predicate="covered_by")
         return self._ranked[hits.min()] if len(hits) else None
 
+    def locate_many(self, locations: Sequence[LatLon]) -> list[Station | None]:
+        """`locate` for many addresses in one vectorised STRtree query (same answers)."""
+        if not len(locations):
+            return []
+        coords = np.asarray(locations, dtype=np.float64).reshape(-1, 2)
+        where, hit = self._tree.query(shapely.points(coords[:, 1], coords[:, 0]),
+                                      predicate="covered_by")
+        best = np.full(len(coords), len(self._ranked), np.int64)
+        np.minimum.at(best, where, hit)
+        return [self._ranked[b] if b < len(self._ranked) else None for b in best.tolist()]
+
     def in_211(self, station: Station, location: LatLon) -> bool:
         """Whether (lat, lon) is in the station's central 211 area, border included."""
         return station.area_211.covers(point(location))
@@ -122,6 +137,10 @@ class Network:
                 raise KeyError(f"unknown warehouse or station {node!r}")
         if source == target:
             return ready
+        if ready.second == 0 and ready.microsecond == 0:
+            minutes = self._offsets(source, ready.hour * 60 + ready.minute)[
+                self._offsets.index[target]]
+            return None if minutes == math.inf else ready + timedelta(minutes=minutes)
         return self._arrivals(source, ready).get(target)
 
     def stock_arrival(self, skus: Iterable[str], city: str, station: str,

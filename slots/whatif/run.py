@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from warehouses.network import Network
 
 from ..checkout import simulate_checkout
-from ..dayplan import DayPlan, assemble, build_jobs
+from ..dayplan import Assembly, DayPlan, assemble, build_jobs
 from ..generate import generate_orders
 from ..kpis import kpis
-from ..model import Sale
+from ..model import Order, Sale
 from ..station_day import StationResult
 from ..waves import StationJob
 from .overrides import apply_overrides
@@ -40,20 +40,74 @@ class Prepared:
     sales: list[Sale]
     jobs: list[StationJob]
     orders: int
+    seconds: float  # core-seconds spent preparing: cutting, then each part's checkout and jobs
+
+
+@dataclass(frozen=True)
+class Split:
+    """A scenario's network and orders cut into parts, one per city of the base network plus one
+    for addresses no station serves. The part is the city of the station that serves the
+    address, so parts book disjoint waves and pickup points and each part's checkout is exactly
+    what the whole day's would be: the parts can be sold side by side."""
+
+    scenario: Scenario
+    network: Network
+    index: tuple[tuple[int, ...], ...]  # each part's orders' places in the day's orders
+    orders: int
     seconds: float
 
 
-def prepare(base_network: Network, base: Base, scenario: Scenario) -> Prepared:
+def part_names(base_network: Network) -> list[str | None]:
+    """The parts a Split has, in order: the base network's cities, then None (served by none)."""
+    return [*sorted(base_network.cities), None]
+
+
+def split(base_network: Network, base: Base, scenario: Scenario
+          ) -> tuple[Split, list[list[Order]]]:
     """Overrides applied, the orders generated on the base network (so every scenario sees the
-    same addresses) or read from the base's file, sold at checkout, cut into station jobs."""
+    same addresses) or read from the base's file, and cut into the parts of `part_names`."""
     started = time.perf_counter()
     network = apply_overrides(base_network, scenario)
     orders = _orders(base_network, base, scenario)
+    names = part_names(base_network)
+    slot = {name: k for k, name in enumerate(names)}
+    cut: list[list[int]] = [[] for _ in names]
+    for i, station in enumerate(network.locate_many([o.location for o in orders])):
+        cut[slot[station.city] if station is not None and station.city in slot else -1].append(i)
+    parts = [[orders[i] for i in idx] for idx in cut]
+    return (Split(scenario, network, tuple(tuple(idx) for idx in cut), len(orders),
+                  time.perf_counter() - started), parts)
+
+
+def sell_part(network: Network, base: Base, orders: list[Order]
+              ) -> tuple[list[Sale], list[StationJob], float]:
+    """One part's checkout and station jobs, and the seconds they took."""
+    started = time.perf_counter()
     sales = simulate_checkout(orders, network)
-    jobs = build_jobs(network, sales, base.day, base.time_limit, base.seed,
-                      **_effort(base))
-    return Prepared(scenario, network, base.day, sales, jobs, len(orders),
-                    time.perf_counter() - started)
+    jobs = build_jobs(network, sales, base.day, base.time_limit, base.seed, **_effort(base))
+    return sales, jobs, time.perf_counter() - started
+
+
+def combine(s: Split, base: Base, parts: Sequence[tuple[list[Sale], list[StationJob], float]]
+            ) -> Prepared:
+    """The scenario's Prepared from its parts: sales back in the orders' order, jobs by station."""
+    sales: list[Sale | None] = [None] * s.orders
+    jobs: list[StationJob] = []
+    seconds = s.seconds
+    for idx, (part_sales, part_jobs, took) in zip(s.index, parts):
+        for i, sale in zip(idx, part_sales):
+            sales[i] = sale
+        jobs += part_jobs
+        seconds += took
+    jobs.sort(key=lambda j: j.station)
+    return Prepared(s.scenario, s.network, base.day, sales, jobs,  # type: ignore[arg-type]
+                    s.orders, seconds)
+
+
+def prepare(base_network: Network, base: Base, scenario: Scenario) -> Prepared:
+    """The scenario ready to solve, its parts sold one after another in this process."""
+    s, parts = split(base_network, base, scenario)
+    return combine(s, base, [sell_part(s.network, base, orders) for orders in parts])
 
 
 def _effort(base: Base) -> dict[str, Any]:
@@ -82,9 +136,11 @@ def _orders(network: Network, base: Base, scenario: Scenario) -> list:
     return out
 
 
-def finish(p: Prepared, results: Sequence[StationResult]) -> tuple[DayPlan, dict[str, Any]]:
-    """The scenario's day plan and its KPI row."""
-    plan = assemble(p.network, p.sales, p.day, list(results))
+def finish(p: Prepared, results: Sequence[StationResult], assembly: Assembly | None = None
+           ) -> tuple[DayPlan, dict[str, Any]]:
+    """The scenario's day plan and its KPI row; `assembly` holds `results` already folded in."""
+    plan = (assembly.plan(p.sales) if assembly is not None
+            else assemble(p.network, p.sales, p.day, list(results)))
     return plan, kpi_row(p, plan)
 
 

@@ -120,3 +120,30 @@ def test_has_local_stock(network: Network) -> None:
     assert not network.has_local_stock(["K1", "K9"], "city")
     assert network.has_local_stock(["K9"], "far")
     assert network.has_local_stock([], "city")
+
+
+def test_whole_minute_arrivals_match_the_exact_dijkstra_on_the_china_network() -> None:
+    """The per-minute-of-day offsets give exactly what a Dijkstra from the datetime gives, for
+    every warehouse, every station and readies all over two days (with half-minute transits)."""
+    import random
+    from dataclasses import replace
+    from pathlib import Path
+
+    from warehouses import load_network
+    from warehouses.linehaul import earliest_arrivals
+
+    china = load_network(Path(__file__).resolve().parents[2] / "data" / "china")
+    rng = random.Random(4)
+    links = tuple(replace(lk, transit=lk.transit + 0.5) if rng.random() < 0.3 else lk
+                  for lk in china.links)
+    net = Network(china.cities, china.warehouses, china.stations, china.pickup_points,
+                  china.carriers, links)
+    checked = 0
+    for _ in range(60):
+        source = rng.choice(sorted(net.warehouses))
+        ready = datetime(2026, 12, 1 + rng.randrange(2), rng.randrange(24), rng.randrange(60))
+        exact = earliest_arrivals(net.graph, source, ready)
+        for target in net.stations:
+            assert net.arrival(source, target, ready) == exact.get(target), (source, target, ready)
+            checked += exact.get(target) is not None
+    assert checked > 1000
