@@ -58,6 +58,7 @@ class Network:
     _serving: Mapping[str, tuple[Warehouse, ...]] = field(init=False, repr=False)
     _local_stock: Mapping[str, frozenset[str]] = field(init=False, repr=False)
     _arrivals: Callable[[str, datetime], Mapping[str, datetime]] = field(init=False, repr=False)
+    _offsets: Offsets = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         init = functools.partial(object.__setattr__, self)
